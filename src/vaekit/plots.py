@@ -47,6 +47,7 @@ def training_curves(history):
         axes,
         ("loss", "reconstruction", "kl"),
         ("loss (negative ELBO)", "reconstruction (-log p(x|z))", "KL(q(z|x) || p(z))"),
+        strict=True,
     ):
         if key in history:
             ax.plot(epochs, history[key], label="training")
