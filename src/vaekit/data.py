@@ -479,8 +479,9 @@ def train_validation_split(x, y, fraction, seed):
         )
     order = np.random.default_rng(seed).permutation(n)
     val, train = order[:n_val], order[n_val:]
-    pick = lambda a, i: None if a is None else a[i]
-    return (x[train], pick(y, train)), (x[val], pick(y, val))
+    y_train = None if y is None else y[train]
+    y_val = None if y is None else y[val]
+    return (x[train], y_train), (x[val], y_val)
 
 
 class TrainingBatches:
