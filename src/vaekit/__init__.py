@@ -16,6 +16,34 @@ if "keras" not in sys.modules:
     os.environ.setdefault("KERAS_BACKEND", "jax")
 # TensorFlow, when installed, logs C++ chatter on import (keras.saving loads it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_SET_ONEDNN = False
+
+
+def quiet_tensorflow():
+    """Keeps an installed TensorFlow from writing to stderr when keras
+    imports it (its serializer does, on every backend).
+
+    TensorFlow 2.21 logs "oneDNN custom operations are on" through absl
+    before `TF_CPP_MIN_LOG_LEVEL` takes effect; only turning the oneDNN
+    kernels off silences it. Under the JAX and PyTorch backends TensorFlow
+    runs no model code, so this costs nothing; under the TensorFlow backend
+    (or when the user set `TF_ENABLE_ONEDNN_OPTS`) it is left alone. Call
+    again after changing `KERAS_BACKEND` (the CLI does); it has no effect
+    once TensorFlow is imported.
+    """
+    global _SET_ONEDNN
+    if "tensorflow" in sys.modules:
+        return
+    if os.environ.get("KERAS_BACKEND", "jax") == "tensorflow":
+        if _SET_ONEDNN:
+            os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+            _SET_ONEDNN = False
+    elif "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+        _SET_ONEDNN = True
+
+
+quiet_tensorflow()
 
 
 class VaekitError(Exception):

@@ -6,9 +6,19 @@ import json
 import os
 import sys
 
-from vaekit import VaekitError, __version__
+from vaekit import VaekitError, __version__, quiet_tensorflow
 
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with vaekit's error format: one line on stderr,
+    `vaekit: error: ...`, exit status 2 (argparse prints usage and the
+    error on two lines)."""
+
+    def error(self, message):
+        message = " ".join(str(message).split())
+        self.exit(2, f"vaekit: error: {message} (see '{self.prog} --help')\n")
 
 
 def _int_list(text):
@@ -36,8 +46,9 @@ def _add_data(parser, required=True):
     parser.add_argument(
         "--data",
         required=required,
-        default=None if required else "mnist5k",
-        help="dataset: mnist5k, digits, mnist, fashion_mnist, or a path to .npy, "
+        default=None,
+        help=("" if required else "(default: mnist5k, embedded) ")
+        + "dataset: mnist5k, digits, mnist, fashion_mnist, or a path to .npy, "
         ".npz, .csv, a folder of IDX files or a folder of images",
     )
     parser.add_argument(
@@ -104,6 +115,11 @@ def _train_parser(sub):
     p.add_argument(
         "--overwrite", action="store_true", help="replace an existing run folder"
     )
+    p.add_argument(
+        "--resume", default=None, metavar="RUN",
+        help="continue the interrupted run in folder RUN from its checkpoint "
+        "(only --epochs may change)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_backend(p)
     p.set_defaults(func=cmd_train)
@@ -121,24 +137,56 @@ def resolve_config(args):
     for dest in TRAIN_FLAGS:
         if getattr(args, dest) is not None:
             values[dest] = getattr(args, dest)
-    if args.data is not None and args.data != "mnist5k" or "data" not in values:
+    if args.data is not None:
         values["data"] = args.data
     if args.label_column is not None:
         values["label_column"] = args.label_column
     values["backend"] = os.environ["KERAS_BACKEND"]
-    return config_lib.from_dict(values)
+    # unknown keys can only come from the --config file
+    return config_lib.from_dict(values, source=args.config or "config")
+
+
+def resume_config(args):
+    """The config of run folder `args.resume`; only `--epochs` may change."""
+    from vaekit import config as config_lib
+
+    changed = [
+        "--" + dest.replace("_", "-")
+        for dest in (*TRAIN_FLAGS, "data", "preset", "config", "label_column", "output")
+        if dest != "epochs" and getattr(args, dest) is not None
+    ]
+    if changed or args.overwrite:
+        raise VaekitError(
+            f"--resume continues {args.resume!r} with its own config.toml; drop "
+            f"{', '.join(changed) or '--overwrite'} (only --epochs may change)"
+        )
+    path = os.path.join(args.resume, "config.toml")
+    if not os.path.isfile(path):
+        raise VaekitError(f"--resume {args.resume!r}: not a run folder (no config.toml)")
+    values = config_lib.read_toml(path)
+    if args.epochs is not None:
+        values["epochs"] = args.epochs
+    if args.backend is None and "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = values.get("backend", "jax")
+    values["backend"] = os.environ["KERAS_BACKEND"]
+    return config_lib.from_dict(values, source=path)
 
 
 def cmd_train(args):
-    from vaekit.train import summarize, train
+    from vaekit.train import TrainingInterrupted, summarize, train
 
-    config = resolve_config(args)
-    run = train(
-        config,
-        output=args.output,
-        overwrite=args.overwrite,
-        verbose=0 if args.quiet else "auto",
-    )
+    config = resume_config(args) if args.resume else resolve_config(args)
+    try:
+        run = train(
+            config,
+            output=args.output,
+            overwrite=args.overwrite,
+            verbose=0 if args.quiet else "auto",
+            resume=args.resume,
+        )
+    except TrainingInterrupted as exc:
+        print(f"vaekit: {exc}", file=sys.stderr)
+        return exc.exit_code
     with open(os.path.join(run, "metrics.json")) as handle:
         metrics = json.load(handle)
     print(f"run folder: {run}")
@@ -185,19 +233,47 @@ def _evaluate_parser(sub):
     p.set_defaults(func=cmd_evaluate)
 
 
+def check_model_file(path):
+    """The checks of `vaekit.models.load_model` that need no keras: they fail
+    fast (importing keras takes seconds)."""
+    import zipfile
+
+    if os.path.isdir(path):
+        raise VaekitError(
+            f"model file {path!r} is a folder: pass the model.keras file inside a run"
+        )
+    if not os.path.isfile(path):
+        raise VaekitError(
+            f"model file {path!r} does not exist: pass the model.keras of a run"
+        )
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise VaekitError(f"model file {path!r} cannot be read ({exc})") from None
+    if not is_zip:
+        raise VaekitError(
+            f"model file {path!r} is not a .keras archive (empty, truncated, corrupt "
+            "or another format)"
+        )
+
+
 def load_model_and_data(model_path, data_spec, label_column=None, split=None):
     """Loads a model and the matching split of a dataset, reshaping flat or
-    image data to the model's input when the sizes agree."""
+    image data to the model's input when the sizes agree. The files and the
+    data are checked before keras is imported."""
     import math
 
     from vaekit import data as data_lib
-    from vaekit.models import load_model
 
-    model = load_model(model_path)
+    check_model_file(model_path)
     dataset = data_lib.load(data_spec, label_column)
     if split is None:
         split = "test" if dataset.x_test is not None else "all"
     x, y = dataset.split(split)
+
+    from vaekit.models import load_model
+
+    model = load_model(model_path)
     if tuple(x.shape[1:]) != model.data_shape:
         if math.prod(x.shape[1:]) != math.prod(model.data_shape):
             raise VaekitError(
@@ -224,16 +300,21 @@ def _run_binarize(model_path):
 
 
 def cmd_evaluate(args):
+    import math
+
     from vaekit import data as data_lib
-    from vaekit.evaluate import evaluate
 
     if args.iw_samples < 1:
         raise VaekitError(f"--iw-samples must be >= 1, got {args.iw_samples}")
-    if not args.max_memory > 0:
-        raise VaekitError(f"--max-memory must be > 0 MiB, got {args.max_memory}")
+    if not (math.isfinite(args.max_memory) and args.max_memory > 0):
+        raise VaekitError(
+            f"--max-memory must be a finite number > 0 (MiB), got {args.max_memory}"
+        )
     model, x, _, split = load_model_and_data(
         args.model, args.data, args.label_column, args.split
     )
+    from vaekit.evaluate import evaluate
+
     binarize = _run_binarize(args.model) if args.binarize == "auto" else args.binarize
     data_lib.check_for_likelihood(x, model.likelihood, args.data)
     if binarize != "none":
@@ -314,11 +395,329 @@ def cmd_encode(args):
     return 0
 
 
+# -- pictures: sample, reconstruct, plot, interpolate, report ----------------
+
+
+def _output_suffix(path, allowed):
+    """The suffix of --output, checked before any work (nothing is written on
+    a bad one)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in allowed:
+        raise VaekitError(
+            f"--output {path!r} has an unknown suffix: use "
+            + " or ".join(f"FILE{s}" for s in allowed)
+        )
+    return suffix
+
+
+def _check_at_least(value, flag, minimum=1):
+    if value < minimum:
+        raise VaekitError(f"{flag} must be >= {minimum}, got {value}")
+
+
+def _add_split(parser):
+    parser.add_argument(
+        "--split",
+        choices=("train", "test", "all"),
+        default=None,
+        help="which part of the data (default: test if the data has one, else all)",
+    )
+
+
+def _wrote(path, what):
+    print(f"wrote {path}: {what}")
+
+
+def _sample_parser(sub):
+    p = sub.add_parser(
+        "sample",
+        formatter_class=FORMATTER,
+        help="draw from the prior and decode: a picture, .npy or .csv",
+        description="Draw codes from the prior N(0, T^2 I) and decode them (the "
+        "mean of p(x|z)). FILE.png: a tiled grid for image data, a heatmap for "
+        "vectors; FILE.npy: the array (n, *data_shape); FILE.csv: one flattened "
+        "sample per row.",
+    )
+    p.add_argument("model", help="a model.keras file")
+    p.add_argument("-n", type=int, default=64, help="number of samples")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prior draws")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="std of the prior draws (below 1: more typical, less varied samples)",
+    )
+    p.add_argument("--output", required=True, help="FILE.png, FILE.npy or FILE.csv")
+    _add_backend(p)
+    p.set_defaults(func=cmd_sample)
+
+
+def cmd_sample(args):
+    import math
+
+    import numpy as np
+
+    from vaekit import files, plots
+
+    suffix = _output_suffix(args.output, (".png", ".npy", ".csv"))
+    _check_at_least(args.n, "-n")
+    if not math.isfinite(args.temperature) or args.temperature < 0:
+        raise VaekitError(
+            f"--temperature must be a finite number >= 0, got {args.temperature}"
+        )
+    check_model_file(args.model)
+    from vaekit.models import load_model
+
+    model = load_model(args.model)
+    if suffix == ".png":
+        picture = plots.sample_grid(model, args.n, args.seed, args.temperature)
+        plots.save_picture(args.output, picture)
+    else:
+        samples = model.sample(args.n, seed=args.seed, temperature=args.temperature)
+        samples = np.asarray(samples, dtype=np.float32)
+        if suffix == ".npy":
+            files.save_npy(args.output, samples)
+        else:
+            flat = samples.reshape(len(samples), -1)
+            lines = [",".join(f"x_{i}" for i in range(flat.shape[1]))]
+            lines += [",".join(f"{v:.7g}" for v in row) for row in flat]
+            files.write_text(args.output, "\n".join(lines) + "\n")
+    _wrote(args.output, f"{args.n} samples from the prior (T={args.temperature:g})")
+    return 0
+
+
+def _reconstruct_parser(sub):
+    p = sub.add_parser(
+        "reconstruct",
+        formatter_class=FORMATTER,
+        help="originals beside their reconstructions",
+        description="Draw the first N examples of the data, each beside its "
+        "reconstruction: the mean of p(x|z) at z = z_mean (no sampling noise).",
+    )
+    p.add_argument("model", help="a model.keras file")
+    _add_data(p)
+    _add_split(p)
+    p.add_argument("-n", type=int, default=16, help="number of examples")
+    p.add_argument("--output", required=True, help="FILE.png")
+    _add_backend(p)
+    p.set_defaults(func=cmd_reconstruct)
+
+
+def cmd_reconstruct(args):
+    from vaekit import plots
+
+    _output_suffix(args.output, (".png",))
+    _check_at_least(args.n, "-n")
+    model, x, _, split = load_model_and_data(
+        args.model, args.data, args.label_column, args.split
+    )
+    n = min(args.n, len(x))
+    plots.save_picture(args.output, plots.reconstruction_grid(model, x, n))
+    _wrote(args.output, f"{n} examples of {args.data} ({split}) and reconstructions")
+    return 0
+
+
+def _plot_parser(sub):
+    p = sub.add_parser(
+        "plot",
+        formatter_class=FORMATTER,
+        help="draw the latent space: plot latent | plot manifold",
+    )
+    plots_sub = p.add_subparsers(dest="plot", metavar="PLOT")
+    plots_sub.required = True
+    latent = plots_sub.add_parser(
+        "latent",
+        formatter_class=FORMATTER,
+        help="scatter of z_mean, coloured by label",
+        description="Scatter z_mean of each example, coloured by label (a legend "
+        "for up to 20 classes, else a colour bar). More than 2 latent units are "
+        "projected on their first two principal components.",
+    )
+    latent.add_argument("model", help="a model.keras file")
+    _add_data(latent)
+    _add_split(latent)
+    latent.add_argument("--output", required=True, help="FILE.png")
+    _add_backend(latent)
+    latent.set_defaults(func=cmd_plot_latent)
+    manifold = plots_sub.add_parser(
+        "manifold",
+        formatter_class=FORMATTER,
+        help="decode a latent grid (2-D) or traversals (more units)",
+        description="For a 2-D latent space (and image data), decode a regular "
+        "grid mapped through the inverse Gaussian CDF (Kingma & Welling's "
+        "figures). Otherwise a traversal: one row per latent unit, the most "
+        "active first, moving it alone with the others at 0.",
+    )
+    manifold.add_argument("model", help="a model.keras file")
+    manifold.add_argument("--grid", type=int, default=15, help="tiles per row")
+    manifold.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help="traversal rows (default: every unit, at most 10)",
+    )
+    manifold.add_argument(
+        "--data",
+        default=None,
+        help="optional data whose z_mean variance ranks the units for traversals "
+        "(default: rank by the decoder's sensitivity)",
+    )
+    manifold.add_argument(
+        "--label-column", default=None, help="CSV column (name or index) of labels"
+    )
+    _add_split(manifold)
+    manifold.add_argument("--output", required=True, help="FILE.png")
+    _add_backend(manifold)
+    manifold.set_defaults(func=cmd_plot_manifold)
+
+
+def cmd_plot_latent(args):
+    from vaekit import plots
+
+    _output_suffix(args.output, (".png",))
+    model, x, y, split = load_model_and_data(
+        args.model, args.data, args.label_column, args.split
+    )
+    plots.save_picture(args.output, plots.latent_scatter(model, x, y))
+    what = "2 units" if model.latent_dim <= 2 else "first two principal components"
+    _wrote(args.output, f"z_mean of {len(x)} examples of {args.data} ({split}), {what}")
+    return 0
+
+
+def cmd_plot_manifold(args):
+    from vaekit import plots
+
+    _output_suffix(args.output, (".png",))
+    _check_at_least(args.grid, "--grid", 2)
+    if args.rows is not None:
+        _check_at_least(args.rows, "--rows")
+    check_model_file(args.model)
+    from vaekit.models import load_model
+
+    if args.data is not None:
+        model, x, _, _ = load_model_and_data(
+            args.model, args.data, args.label_column, args.split
+        )
+    else:
+        model, x = load_model(args.model), None
+    layout = plots.manifold_layout(model, args.grid, x, args.rows)
+    plots.save_picture(args.output, plots.manifold(model, layout=layout))
+    if layout["kind"] == "grid":
+        what = f"{args.grid}x{args.grid} grid over the 2-D latent space"
+    else:
+        units = ", ".join(f"z[{u}]" for u in layout["units"])
+        what = f"traversals of {units} (top to bottom)"
+    _wrote(args.output, what)
+    return 0
+
+
+def _interpolate_parser(sub):
+    p = sub.add_parser(
+        "interpolate",
+        formatter_class=FORMATTER,
+        help="decode the path between the encodings of two examples",
+        description="Encode examples I and J (z_mean), decode STEPS codes on the "
+        "path between them (ends included) and draw them between the two "
+        "originals. The path is a straight line, or a great circle with --slerp.",
+    )
+    p.add_argument("model", help="a model.keras file")
+    _add_data(p)
+    _add_split(p)
+    p.add_argument(
+        "--from", dest="index_from", type=int, required=True, help="index of example I"
+    )
+    p.add_argument(
+        "--to", dest="index_to", type=int, required=True, help="index of example J"
+    )
+    p.add_argument("--steps", type=int, default=10, help="decoded codes, ends included")
+    p.add_argument(
+        "--slerp", action="store_true", help="spherical instead of linear interpolation"
+    )
+    p.add_argument("--output", required=True, help="FILE.png")
+    _add_backend(p)
+    p.set_defaults(func=cmd_interpolate)
+
+
+def cmd_interpolate(args):
+    from vaekit import plots
+
+    _output_suffix(args.output, (".png",))
+    _check_at_least(args.steps, "--steps", 2)
+    model, x, _, split = load_model_and_data(
+        args.model, args.data, args.label_column, args.split
+    )
+    for flag, index in (("--from", args.index_from), ("--to", args.index_to)):
+        if not 0 <= index < len(x):
+            raise VaekitError(
+                f"{flag} {index} is out of range: {args.data} ({split}) has "
+                f"{len(x)} examples, 0..{len(x) - 1}"
+            )
+    method = "slerp" if args.slerp else "linear"
+    picture = plots.interpolation(
+        model, x[args.index_from], x[args.index_to], args.steps, method
+    )
+    plots.save_picture(args.output, picture)
+    _wrote(
+        args.output,
+        f"{method} path from example {args.index_from} to {args.index_to} "
+        f"in {args.steps} steps",
+    )
+    return 0
+
+
+def _report_parser(sub):
+    p = sub.add_parser(
+        "report",
+        formatter_class=FORMATTER,
+        help="rebuild a run folder's report.html",
+        description="Write RUN/report.html: one self-contained page with the "
+        "run's config, final metrics and every picture in RUN/plots/, embedded.",
+    )
+    p.add_argument("run", help="a run folder made by vaekit train")
+    p.add_argument(
+        "--output", default=None, help="FILE.html (default: RUN/report.html)"
+    )
+    p.add_argument(
+        "--redraw",
+        action="store_true",
+        help="first redraw RUN/plots/ from RUN/model.keras and the held-out part "
+        "of the data named in RUN/config.toml",
+    )
+    _add_backend(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args):
+    from vaekit import report
+
+    if args.output is not None:
+        _output_suffix(args.output, (".html", ".htm"))
+    if not os.path.isdir(args.run):
+        raise VaekitError(f"run folder {args.run!r} does not exist")
+    if args.redraw:
+        from vaekit import config as config_lib
+        from vaekit import data as data_lib
+        from vaekit import plots, train
+        from vaekit.models import load_model
+
+        config_path = os.path.join(args.run, "config.toml")
+        config = config_lib.from_dict(
+            config_lib.read_toml(config_path), source=config_path
+        )
+        model = load_model(os.path.join(args.run, "model.keras"))
+        dataset = data_lib.load(config.data, config.label_column)
+        _, _, (x_eval, y_eval, _) = train.prepare(dataset, config)
+        plots.write_run_pictures(args.run, model, x_eval, y_eval)
+    path = report.write_report(args.run, args.output)
+    _wrote(path, "the run's report")
+    return 0
+
+
 # -- entry point ----------------------------------------------------------
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="vaekit",
         formatter_class=FORMATTER,
         description="Variational Autoencoders for Keras 3: train, evaluate, sample "
@@ -330,12 +729,22 @@ def build_parser():
     _train_parser(sub)
     _evaluate_parser(sub)
     _encode_parser(sub)
+    _sample_parser(sub)
+    _reconstruct_parser(sub)
+    _plot_parser(sub)
+    _interpolate_parser(sub)
+    _report_parser(sub)
     return parser
 
 
 def main(argv=None):
+    """Runs the command line `argv` (default `sys.argv[1:]`) and returns the
+    exit status: 0 on success, 2 on a usage or input error."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return 0 if exc.code is None else exc.code
     backend = getattr(args, "backend", None)
     if backend:
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
@@ -347,6 +756,7 @@ def main(argv=None):
             return 2
         os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("KERAS_BACKEND", "jax")
+    quiet_tensorflow()
     try:
         return args.func(args)
     except VaekitError as exc:

@@ -53,7 +53,8 @@ class Config:
     backend: str = "jax"
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
+        if isinstance(self.hidden_dims, (list, tuple)):
+            object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
         self.validate()
 
     def validate(self):
@@ -80,9 +81,13 @@ class Config:
             positive_int(name)
         for name in ("kl_warmup_epochs", "early_stopping", "seed"):
             positive_int(name, 0)
-        if not self.hidden_dims or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d > 0
-            for d in self.hidden_dims
+        if (
+            not isinstance(self.hidden_dims, tuple)
+            or not self.hidden_dims
+            or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0
+                for d in self.hidden_dims
+            )
         ):
             bad("hidden_dims", "a comma-separated list of positive integers")
         if self.binarize not in ("none", "static", "dynamic"):
@@ -186,6 +191,11 @@ def _toml_value(value):
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    # TOML basic strings may not hold raw control characters (a newline in a
+    # path would end the string): write them as \uXXXX escapes.
+    text = "".join(
+        f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text
+    )
     return f'"{text}"'
 
 

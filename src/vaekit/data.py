@@ -13,6 +13,7 @@ import gzip
 import math
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -95,14 +96,23 @@ def to_float(x, source):
             f"{source}: expected a non-empty array of examples (rows), got shape "
             f"{x.shape}"
         )
-    if x.dtype.kind in "biu":
+    if x.ndim > 4:
+        raise VaekitError(
+            f"{source}: expected examples of shape (D,), (H, W) or (H, W, C), got "
+            f"an array of shape {x.shape}; reshape it first"
+        )
+    if x.dtype.kind == "b":
+        return x.astype(np.float32)
+    if x.dtype.kind in "iu":
         if x.min() < 0 or x.max() > 255:
             raise VaekitError(
                 f"{source}: integer data must lie in 0..255 (8-bit images), got "
                 f"{x.min()}..{x.max()}; scale it to floats yourself"
             )
         return (x.astype(np.float32) / 255.0).astype(np.float32)
-    x = x.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # float64 beyond float32's range becomes inf, refused just below
+        x = x.astype(np.float32)
     if not np.isfinite(x).all():
         bad = int((~np.isfinite(x)).sum())
         raise VaekitError(
@@ -198,7 +208,7 @@ def read_idx(path):
     try:
         with _open_maybe_gz(path) as handle:
             raw = handle.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise VaekitError(f"{path}: cannot read IDX file ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise VaekitError(
@@ -289,6 +299,12 @@ def load_image_folder(folder):
                 images.append(np.asarray(img.convert(mode)))
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise VaekitError(f"{path}: cannot read image ({exc})") from None
+        # Pillow's decoders raise many other types on corrupt bytes
+        # (DecompressionBombError, struct.error, zlib.error, ...)
+        except Exception as exc:  # noqa: BLE001
+            raise VaekitError(
+                f"{path}: cannot read image ({type(exc).__name__}: {exc})"
+            ) from None
     if any(im.ndim == 3 for im in images):
         images = [
             np.repeat(im[..., None], 3, -1) if im.ndim == 2 else im for im in images
@@ -303,49 +319,90 @@ def load_image_folder(folder):
     return Dataset(folder, x, np.asarray(labels, dtype=np.int64) if classes else None)
 
 
-def load_npy(path):
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def _pickle_error(path, what):
+    return VaekitError(
+        f"{path}: holds pickled Python objects, which vaekit never loads "
+        f"(unsafe); save {what} instead"
+    )
+
+
+def _read_array(read, path, what):
+    """Runs `read()` (an `np.load` or an npz member access) and turns every
+    way a corrupt file fails inside numpy into a VaekitError."""
     try:
-        x = np.load(path, allow_pickle=False)
+        x = read()
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise VaekitError(
-                f"{path}: holds pickled Python objects, which vaekit never loads "
-                "(unsafe); save a numeric array instead"
-            ) from None
-        raise VaekitError(f"{path}: not a valid .npy file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise VaekitError(f"{path}: cannot read .npy file ({exc})") from None
+            raise _pickle_error(path, what) from None
+        raise VaekitError(f"{path}: corrupt or truncated ({exc})") from None
+    except MemoryError:
+        raise VaekitError(
+            f"{path}: the header declares an array too large for memory; the file "
+            "is corrupt"
+        ) from None
+    # numpy's header parser and zlib raise many types on corrupt bytes
+    except Exception as exc:  # noqa: BLE001
+        raise VaekitError(
+            f"{path}: corrupt or truncated ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(x, np.ndarray):
-        raise VaekitError(f"{path}: expected one array")
+        raise VaekitError(f"{path}: corrupt: a member is not a .npy array")
+    return x
+
+
+def load_npy(path):
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(len(NPY_MAGIC))
+    except OSError as exc:
+        raise VaekitError(f"{path}: cannot read .npy file ({exc})") from None
+    if magic != NPY_MAGIC:
+        raise VaekitError(
+            f"{path}: not a .npy file (no NUMPY magic bytes); save arrays with "
+            "numpy.save"
+        )
+    x = _read_array(lambda: np.load(path, allow_pickle=False), path, "a numeric array")
     return Dataset(path, to_float(as_images(x), path))
 
 
 def load_npz(path):
+    if not zipfile.is_zipfile(path):
+        raise VaekitError(
+            f"{path}: not a .npz file (not a zip archive, or truncated); save "
+            "arrays with numpy.savez"
+        )
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-        raise VaekitError(f"{path}: not a valid .npz file ({exc})") from None
+    # zipfile raises many types on corrupt archives (NotImplementedError for
+    # a garbled version field, ...)
+    except Exception as exc:  # noqa: BLE001
+        raise VaekitError(
+            f"{path}: not a valid .npz file ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise VaekitError(f"{path}: not a valid .npz file (no archive of arrays)")
     with archive:
         keys = set(archive.files)
-        try:
-            if "x_train" in keys:
-                arrays = {k: archive[k] for k in IDX_NAMES if k in keys}
-            elif "x" in keys:
-                arrays = {"x_train": archive["x"]}
-                if "y" in keys:
-                    arrays["y_train"] = archive["y"]
-            else:
-                raise VaekitError(
-                    f"{path}: expected arrays x_train (and x_test, y_train, y_test) or "
-                    f"x (and y); found {sorted(keys)}"
-                )
-        except ValueError as exc:
+        if "x_train" in keys:
+            names = {k: k for k in IDX_NAMES if k in keys}
+        elif "x" in keys:
+            names = {"x_train": "x"}
+            if "y" in keys:
+                names["y_train"] = "y"
+        else:
             raise VaekitError(
-                f"{path}: holds pickled Python objects, which vaekit never loads "
-                f"(unsafe); save numeric arrays instead ({exc})"
-            ) from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise VaekitError(f"{path}: corrupt .npz member ({exc})") from None
+                f"{path}: expected arrays x_train (and x_test, y_train, y_test) or "
+                f"x (and y); found {sorted(keys)}"
+            )
+        arrays = {
+            key: _read_array(
+                lambda name=name: archive[name], f"{path}[{name}]", "numeric arrays"
+            )
+            for key, name in names.items()
+        }
     x_train = to_float(as_images(arrays["x_train"]), f"{path}[x_train]")
     x_test = None
     if "x_test" in arrays:
@@ -374,7 +431,7 @@ def load_csv(path, label_column=None):
             rows = [
                 row for row in csv.reader(handle) if row and any(c.strip() for c in row)
             ]
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise VaekitError(f"{path}: cannot read CSV ({exc})") from None
     if not rows:
         raise VaekitError(f"{path}: the CSV file is empty")
@@ -501,16 +558,20 @@ class TrainingBatches:
         self.seed = int(seed)
         self.set_epoch(epoch)
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch, skip=0):
+        """Selects the epoch's order; `skip` leaves out its first batches
+        (to finish an epoch that was interrupted after `skip` steps)."""
         self.epoch = int(epoch)
+        self.skip = int(skip)
         self.order = np.random.default_rng([self.seed, self.epoch]).permutation(
             len(self.x)
         )
 
     def __len__(self):
-        return math.ceil(len(self.x) / self.batch_size)
+        return math.ceil(len(self.x) / self.batch_size) - self.skip
 
     def __getitem__(self, index):
+        index += self.skip
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         batch = self.x[rows]
         if self.binarize == "dynamic":

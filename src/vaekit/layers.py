@@ -1,5 +1,8 @@
 """Keras layers of vaekit."""
 
+import math
+import numbers
+
 import keras
 from keras import ops
 
@@ -39,12 +42,17 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, epsilon_std=1.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(epsilon_std, (int, float)) or epsilon_std < 0:
+        if (
+            isinstance(epsilon_std, bool)
+            or not isinstance(epsilon_std, numbers.Real)
+            or not math.isfinite(epsilon_std)
+            or epsilon_std < 0
+        ):
             raise ValueError(
-                "Invalid value for argument `epsilon_std`. Expected a float "
-                f">= 0. Received: epsilon_std={epsilon_std}"
+                "Invalid value for argument `epsilon_std`. Expected a finite "
+                f"float >= 0. Received: epsilon_std={epsilon_std}"
             )
-        if seed is not None and not isinstance(seed, int):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(
                 "Invalid value for argument `seed`. Expected an integer or "
                 f"None. Received: seed={seed}"

@@ -1,6 +1,7 @@
 """Encoder, decoder and the combined VAE model."""
 
 import math
+import numbers
 import os
 import zipfile
 
@@ -19,6 +20,16 @@ from vaekit.losses import (
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv")
+
+
+def _is_finite_number(value):
+    # bool is an int to Python, and NaN fails every comparison, so a plain
+    # `value < 0` check lets both through.
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def _check_dims(hidden_dims, latent_dim):
@@ -51,6 +62,19 @@ def _check_conv_shape(shape, hidden_dims):
         )
 
 
+def _initializers(seed):
+    """Returns a function giving a fresh Glorot-uniform initializer, seeded
+    `seed, seed + 1, ...` when `seed` is given."""
+    counter = iter(range(10**9))
+
+    def init():
+        return keras.initializers.GlorotUniform(
+            seed=None if seed is None else seed + next(counter)
+        )
+
+    return init
+
+
 def build_encoder(
     input_shape,
     hidden_dims=(512, 256),
@@ -58,6 +82,7 @@ def build_encoder(
     activation="relu",
     architecture="mlp",
     name="encoder",
+    seed=None,
 ):
     """Builds the inference network ``x -> [z_mean, z_log_var]``.
 
@@ -75,6 +100,8 @@ def build_encoder(
         architecture: `"mlp"` or `"conv"` (needs `(H, W, C)` inputs with `H`
             and `W` divisible by `2 ** len(hidden_dims)`).
         name: Name of the model.
+        seed: Optional integer: seeds every layer's kernel initializer, so
+            the same seed builds the same weights in any process.
 
     Returns:
         A functional `keras.Model` with outputs `[z_mean, z_log_var]`, each
@@ -90,6 +117,7 @@ def build_encoder(
             f"Invalid value for argument `architecture`. Expected one of "
             f"{ARCHITECTURES}. Received: architecture={architecture}"
         )
+    init = _initializers(seed)
     inputs = keras.Input(shape=input_shape, name="x")
     h = inputs
     if architecture == "conv":
@@ -102,15 +130,23 @@ def build_encoder(
                 padding="same",
                 activation=activation,
                 name=f"conv_{i}",
+                kernel_initializer=init(),
             )(h)
         h = keras.layers.Flatten(name="flatten")(h)
     else:
         if len(input_shape) > 1:
             h = keras.layers.Flatten(name="flatten")(h)
         for i, units in enumerate(hidden_dims):
-            h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(h)
-    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(h)
+            h = keras.layers.Dense(
+                units,
+                activation=activation,
+                name=f"hidden_{i}",
+                kernel_initializer=init(),
+            )(h)
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean", kernel_initializer=init())(h)
+    z_log_var = keras.layers.Dense(
+        latent_dim, name="z_log_var", kernel_initializer=init()
+    )(h)
     return keras.Model(inputs, [z_mean, z_log_var], name=name)
 
 
@@ -121,6 +157,7 @@ def build_decoder(
     activation="relu",
     architecture="mlp",
     name="decoder",
+    seed=None,
 ):
     """Builds the generative network ``z -> parameters of p(x|z)``.
 
@@ -139,6 +176,7 @@ def build_decoder(
         activation: Activation of the hidden layers.
         architecture: `"mlp"` or `"conv"` (stride-2 `Conv2DTranspose`).
         name: Name of the model.
+        seed: Optional integer seed of the kernel initializers.
 
     Returns:
         A functional `keras.Model` from `(batch, latent_dim)` to
@@ -154,14 +192,18 @@ def build_decoder(
             f"Invalid value for argument `architecture`. Expected one of "
             f"{ARCHITECTURES}. Received: architecture={architecture}"
         )
+    init = _initializers(seed)
     z = keras.Input(shape=(latent_dim,), name="z")
     if architecture == "conv":
         _check_conv_shape(output_shape, hidden_dims)
         factor = 2 ** len(hidden_dims)
         start = (output_shape[0] // factor, output_shape[1] // factor, hidden_dims[-1])
-        h = keras.layers.Dense(math.prod(start), activation=activation, name="project")(
-            z
-        )
+        h = keras.layers.Dense(
+            math.prod(start),
+            activation=activation,
+            name="project",
+            kernel_initializer=init(),
+        )(z)
         h = keras.layers.Reshape(start, name="unflatten")(h)
         for i, filters in enumerate(reversed(hidden_dims)):
             h = keras.layers.Conv2DTranspose(
@@ -171,15 +213,27 @@ def build_decoder(
                 padding="same",
                 activation=activation,
                 name=f"deconv_{i}",
+                kernel_initializer=init(),
             )(h)
         params = keras.layers.Conv2D(
-            output_shape[-1], 3, padding="same", name="x_params"
+            output_shape[-1],
+            3,
+            padding="same",
+            name="x_params",
+            kernel_initializer=init(),
         )(h)
     else:
         h = z
         for i, units in enumerate(reversed(hidden_dims)):
-            h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
-        params = keras.layers.Dense(math.prod(output_shape), name="x_params")(h)
+            h = keras.layers.Dense(
+                units,
+                activation=activation,
+                name=f"hidden_{i}",
+                kernel_initializer=init(),
+            )(h)
+        params = keras.layers.Dense(
+            math.prod(output_shape), name="x_params", kernel_initializer=init()
+        )(h)
         if len(output_shape) > 1:
             params = keras.layers.Reshape(output_shape, name="unflatten")(params)
     return keras.Model(z, params, name=name)
@@ -249,18 +303,19 @@ class VAE(keras.Model):
                 f"Invalid value for argument `likelihood`. Expected one of "
                 f"{LIKELIHOODS}. Received: likelihood={likelihood}"
             )
-        if not isinstance(beta, (int, float)) or beta < 0:
+        if not _is_finite_number(beta) or beta < 0:
             raise ValueError(
                 f"Invalid value for argument `beta`. Expected a float >= 0. "
                 f"Received: beta={beta}"
             )
-        if not isinstance(epsilon_std, (int, float)) or epsilon_std <= 0:
+        if not _is_finite_number(epsilon_std) or epsilon_std <= 0:
             raise ValueError(
                 "Invalid value for argument `epsilon_std`. Expected a float "
                 f"> 0. Received: epsilon_std={epsilon_std}"
             )
-        if decoder_std != "learned" and not (
-            isinstance(decoder_std, (int, float)) and decoder_std > 0
+        if not (
+            (isinstance(decoder_std, str) and decoder_std == "learned")
+            or (_is_finite_number(decoder_std) and decoder_std > 0)
         ):
             raise ValueError(
                 "Invalid value for argument `decoder_std`. Expected a float > 0 "
@@ -305,6 +360,14 @@ class VAE(keras.Model):
         self.sampling = Sampling(
             epsilon_std=self.epsilon_std, seed=seed, name="sampling"
         )
+        # Inference (validation, predict) draws from its own stream, so that
+        # evaluating never moves the training stream: a run resumed after an
+        # extra validation pass trains on exactly the same noise.
+        self.inference_sampling = Sampling(
+            epsilon_std=self.epsilon_std,
+            seed=None if seed is None else seed + 1,
+            name="inference_sampling",
+        )
         # The tutorial's epsilon_std scales the posterior's std; its log adds
         # to the log-variance so that KL and importance weights use the q(z|x)
         # that is actually sampled.
@@ -347,7 +410,7 @@ class VAE(keras.Model):
         z_mean, z_log_var = self.encoder(x, training=training)
         return z_mean, z_log_var + self._log_eps_var
 
-    def log_importance_weights(self, x, k=1, seed=None, training=False):
+    def log_importance_weights(self, x, k=1, seed=None, training=False, epsilon=None):
         """`log p(x, z_i) - log q(z_i|x)` for `k` draws `z_i ~ q(z|x)`.
 
         Args:
@@ -356,6 +419,11 @@ class VAE(keras.Model):
             seed: A `keras.random.SeedGenerator` or integer; default: the
                 model's sampling layer.
             training: Passed to the encoder and decoder.
+            epsilon: Optional standard normal noise of shape
+                `(k, batch, latent_dim)`, used instead of drawing it:
+                `keras.random` streams differ between backends, so the same
+                `epsilon` is how JAX, TensorFlow and PyTorch give the same
+                weights.
 
         Returns:
             Tensor of shape `(k, batch)`.
@@ -364,11 +432,15 @@ class VAE(keras.Model):
         batch = ops.shape(z_mean)[0]
         mean_k = ops.tile(z_mean, (k, 1))
         log_var_k = ops.tile(q_log_var, (k, 1))
-        epsilon = keras.random.normal(
-            ops.shape(mean_k),
-            dtype=mean_k.dtype,
-            seed=self.sampling.seed_generator if seed is None else seed,
-        )
+        if epsilon is None:
+            epsilon = keras.random.normal(
+                ops.shape(mean_k),
+                dtype=mean_k.dtype,
+                seed=self.sampling.seed_generator if seed is None else seed,
+            )
+        else:
+            # Row i * batch + j of the tiled codes is draw i of example j.
+            epsilon = ops.reshape(ops.cast(epsilon, mean_k.dtype), ops.shape(mean_k))
         z = mean_k + ops.exp(0.5 * log_var_k) * epsilon
         params = self.decoder(z, training=training)
         x_k = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
@@ -379,8 +451,17 @@ class VAE(keras.Model):
         )
         return ops.reshape(log_w, (k, batch))
 
-    def elbo_terms(self, x, seed=None, training=False):
+    def elbo_terms(self, x, seed=None, training=False, epsilon=None):
         """One-sample reconstruction term and analytic KL per example.
+
+        Args:
+            x: Tensor of shape `(batch, *data_shape)`.
+            seed: A `keras.random.SeedGenerator` or integer; default: the
+                model's sampling layer.
+            training: Passed to the encoder and decoder.
+            epsilon: Optional standard normal noise of shape
+                `(batch, latent_dim)`, used instead of drawing it (the same
+                `epsilon` gives the same terms on every backend).
 
         Returns:
             `(reconstruction, kl)`, each of shape `(batch,)`:
@@ -388,11 +469,14 @@ class VAE(keras.Model):
             `kl = KL(q(z|x) || N(0, I))`. The ELBO is `-(reconstruction + kl)`.
         """
         z_mean, q_log_var = self.posterior(x, training=training)
-        epsilon = keras.random.normal(
-            ops.shape(z_mean),
-            dtype=z_mean.dtype,
-            seed=self.sampling.seed_generator if seed is None else seed,
-        )
+        if epsilon is None:
+            epsilon = keras.random.normal(
+                ops.shape(z_mean),
+                dtype=z_mean.dtype,
+                seed=self.sampling.seed_generator if seed is None else seed,
+            )
+        else:
+            epsilon = ops.cast(epsilon, z_mean.dtype)
         z = z_mean + ops.exp(0.5 * q_log_var) * epsilon
         params = self.decoder(z, training=training)
         return -self._log_likelihood(x, params), gaussian_kl(z_mean, q_log_var)
@@ -402,7 +486,8 @@ class VAE(keras.Model):
     def call(self, inputs, training=False):
         """One stochastic pass `x -> z ~ q(z|x) -> mean of p(x|z)`."""
         z_mean, z_log_var = self.encoder(inputs, training=training)
-        z = self.sampling([z_mean, z_log_var])
+        sampling = self.sampling if training else self.inference_sampling
+        z = sampling([z_mean, z_log_var])
         return self._mean(self.decoder(z, training=training))
 
     def compute_loss(
@@ -413,7 +498,8 @@ class VAE(keras.Model):
         if isinstance(x, (tuple, list)):
             x = x[0]
         x = ops.cast(x, self.compute_dtype)
-        reconstruction, kl = self.elbo_terms(x, training=training)
+        seed = None if training else self.inference_sampling.seed_generator
+        reconstruction, kl = self.elbo_terms(x, seed=seed, training=training)
         kl_weight = self.beta
         if self.train_steps is not None:
             kl_weight = self.beta * ops.minimum(
@@ -422,7 +508,9 @@ class VAE(keras.Model):
             if training:
                 self.train_steps.assign(self.train_steps + 1.0)
         if self.iw_samples > 1:
-            log_w = self.log_importance_weights(x, self.iw_samples, training=training)
+            log_w = self.log_importance_weights(
+                x, self.iw_samples, seed=seed, training=training
+            )
             per_example = -importance_weighted_bound(log_w)
         else:
             per_example = reconstruction + kl_weight * kl
@@ -503,13 +591,18 @@ def load_model(path):
             holds code (a `Lambda` layer) or classes vaekit does not know.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise VaekitError(
+            f"model file {path!r} is a folder: pass the model.keras file inside a run"
+        )
     if not os.path.isfile(path):
         raise VaekitError(
             f"model file {path!r} does not exist: pass the model.keras of a run"
         )
     if not zipfile.is_zipfile(path):
         raise VaekitError(
-            f"model file {path!r} is not a .keras archive (corrupt or another format)"
+            f"model file {path!r} is not a .keras archive (empty, truncated, corrupt "
+            "or another format)"
         )
     try:
         model = keras.saving.load_model(path, safe_mode=True)

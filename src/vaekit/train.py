@@ -7,9 +7,15 @@ held-out evaluation at the end) and `plots/`.
 
 import csv
 import io
+import json
 import math
 import os
+import shutil
+import signal
+import threading
 import time
+
+import numpy as np
 
 from vaekit import VaekitError, files
 from vaekit import config as config_lib
@@ -59,11 +65,9 @@ def prepare(dataset, config):
 
 def build_model(config, data_shape, steps_per_epoch=1):
     """The VAE a config describes, compiled."""
-    import keras
 
     from vaekit.models import VAE, build_decoder, build_encoder
 
-    keras.utils.set_random_seed(config.seed)
     try:
         encoder = build_encoder(
             data_shape,
@@ -71,6 +75,7 @@ def build_model(config, data_shape, steps_per_epoch=1):
             config.latent_dim,
             activation=config.activation,
             architecture=config.architecture,
+            seed=config.seed,
         )
         decoder = build_decoder(
             data_shape,
@@ -78,6 +83,7 @@ def build_model(config, data_shape, steps_per_epoch=1):
             config.latent_dim,
             activation=config.activation,
             architecture=config.architecture,
+            seed=config.seed + 1000,
         )
     except ValueError as exc:
         raise VaekitError(
@@ -95,6 +101,9 @@ def build_model(config, data_shape, steps_per_epoch=1):
         seed=config.seed,
     )
     model.compile(optimizer=make_optimizer(config))
+    # Built now, so that every checkpoint (the first one too) holds the
+    # optimizer's state.
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
@@ -123,32 +132,186 @@ def history_csv(rows):
     return out.getvalue()
 
 
-def _history_callback(path, rows):
-    import keras
+CHECKPOINT = "checkpoint.npz"
 
-    class HistoryCSV(keras.callbacks.Callback):
-        """Appends one row per epoch (with its wall seconds) and rewrites
-        `history.csv` atomically, so it is complete after every epoch."""
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM stopped training; a checkpoint was written."""
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            row = {
-                "epoch": epoch + 1,
-                "seconds": round(time.perf_counter() - self.start, 3),
-            }
-            row.update({k: float(logs[k]) for k in HISTORY_KEYS if k in logs})
-            rows.append(row)
-            files.write_text(path, history_csv(rows))
+    def __init__(self, signum, run, epoch, step):
+        self.signum, self.run, self.epoch, self.step = signum, run, epoch, step
+        name = signal.Signals(signum).name
+        where = (
+            f"in epoch {epoch + 1} after step {step}"
+            if step
+            else f"after epoch {epoch}"
+        )
+        super().__init__(
+            f"{name}: training stopped {where}; checkpoint saved. Resume with: "
+            f"vaekit train --resume {run}"
+        )
 
-    return HistoryCSV()
+    @property
+    def exit_code(self):
+        return 128 + self.signum
+
+
+def save_checkpoint(run, model, meta, best_weights=None):
+    """Writes `RUN/checkpoint.npz` atomically: every model variable (weights
+    and the sampling layer's RNG state), every optimizer variable (moments,
+    iteration count), the best weights kept for early stopping, and `meta`
+    (epoch, step, history rows, early-stopping state) as JSON."""
+    arrays = {f"model_{i}": np.asarray(v) for i, v in enumerate(model.variables)}
+    arrays.update(
+        {
+            f"optimizer_{i}": np.asarray(v)
+            for i, v in enumerate(model.optimizer.variables)
+        }
+    )
+    for i, value in enumerate(best_weights or ()):
+        arrays[f"best_{i}"] = np.asarray(value)
+    meta = dict(
+        meta, n_model=len(model.variables), n_optimizer=len(model.optimizer.variables)
+    )
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with files.atomic_path(os.path.join(run, CHECKPOINT)) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_checkpoint(run, model):
+    """Restores a checkpoint into `model` (compiled, same config). Returns
+    `(meta, best_weights)`."""
+    path = os.path.join(run, CHECKPOINT)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        meta = json.loads(arrays["meta"].tobytes().decode())
+    except FileNotFoundError:
+        raise VaekitError(f"{run!r} holds no {CHECKPOINT} to resume from") from None
+    except Exception as exc:
+        raise VaekitError(f"checkpoint {path!r} is corrupt ({exc})") from None
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    variables = list(model.variables)
+    opt_variables = list(model.optimizer.variables)
+    if meta.get("n_model") != len(variables) or meta.get("n_optimizer") != len(
+        opt_variables
+    ):
+        raise VaekitError(
+            f"checkpoint {path!r} does not match the model of {run!r}/config.toml"
+        )
+    for prefix, targets in (("model", variables), ("optimizer", opt_variables)):
+        for i, var in enumerate(targets):
+            value = arrays[f"{prefix}_{i}"]
+            if tuple(value.shape) != tuple(var.shape):
+                raise VaekitError(
+                    f"checkpoint {path!r} does not match the model of {run!r}/config.toml"
+                )
+            var.assign(value)
+    best = None
+    if "best_0" in arrays:
+        best = [arrays[f"best_{i}"] for i in range(len(model.trainable_variables))]
+    return meta, best
+
+
+class _Supervisor:
+    """Keras callback factory: history rows, per-epoch checkpoints, early
+    stopping with the best weights, divergence and signal handling."""
+
+    def __init__(self, run, config, batches, steps, meta, best_weights):
+        self.run = run
+        self.steps = steps
+        self.config = config
+        self.batches = batches
+        self.rows = list(meta.get("rows", []))
+        self.best = meta.get("best", math.inf)
+        self.best_epoch = meta.get("best_epoch")
+        self.wait = meta.get("wait", 0)
+        self.best_weights = best_weights
+        self.skip = meta.get("step", 0)
+        self.epoch = meta.get("epoch", 0)
+        self.step = self.skip
+        self.signum = None
+        self.diverged = None
+        self.early_stopped = meta.get("early_stopped", False)
+
+    def meta(self, epoch, step):
+        return {
+            "epoch": epoch,
+            "step": step,
+            "rows": self.rows,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "early_stopped": self.early_stopped,
+        }
+
+    def save(self, model, epoch, step):
+        save_checkpoint(self.run, model, self.meta(epoch, step), self.best_weights)
+
+    def on_signal(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+
+    def callback(self):
+        import keras
+
+        sup = self
+
+        class Supervise(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                sup.epoch = epoch
+                sup.step = sup.skip
+                sup.batches.set_epoch(epoch, skip=sup.skip)
+                sup.skip = 0
+                sup.start = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                sup.step += 1
+                if sup.signum is not None:
+                    self._model.stop_training = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                if sup.signum is not None and sup.step < sup.steps:
+                    return  # interrupted mid-epoch: saved by train() at this step
+                logs = logs or {}
+                if not all(math.isfinite(float(v)) for v in logs.values()):
+                    sup.diverged = epoch
+                    self.model.stop_training = True
+                    return
+                row = {
+                    "epoch": epoch + 1,
+                    "seconds": round(time.perf_counter() - sup.start, 3),
+                }
+                row.update({k: float(logs[k]) for k in HISTORY_KEYS if k in logs})
+                sup.rows.append(row)
+                if sup.config.early_stopping and "val_loss" in logs:
+                    if logs["val_loss"] < sup.best:
+                        sup.best, sup.best_epoch, sup.wait = (
+                            float(logs["val_loss"]),
+                            epoch + 1,
+                            0,
+                        )
+                        sup.best_weights = [
+                            np.asarray(v) for v in self.model.trainable_variables
+                        ]
+                    else:
+                        sup.wait += 1
+                        if sup.wait >= sup.config.early_stopping:
+                            sup.early_stopped = True
+                            self.model.stop_training = True
+                sup.save(self.model, epoch + 1, 0)
+                files.write_text(
+                    os.path.join(sup.run, "history.csv"), history_csv(sup.rows)
+                )
+
+        return Supervise()
 
 
 def make_run_dir(output, overwrite=False):
-    """Creates the run folder; refuses an existing non-empty one unless
-    `overwrite`."""
+    """Creates the run folder. An existing non-empty folder is refused
+    unless `overwrite`; then it is emptied only if it is a vaekit run folder
+    (holds a config.toml)."""
     if output is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         output = os.path.join("runs", stamp)
@@ -158,72 +321,159 @@ def make_run_dir(output, overwrite=False):
             suffix += 1
     if os.path.exists(output) and not os.path.isdir(output):
         raise VaekitError(f"output {output!r} exists and is not a folder")
-    if os.path.isdir(output) and os.listdir(output) and not overwrite:
-        raise VaekitError(
-            f"run folder {output!r} already exists: choose another --output, or pass "
-            "--overwrite to replace it (or --resume to continue it)"
-        )
+    if os.path.isdir(output) and os.listdir(output):
+        if not overwrite:
+            raise VaekitError(
+                f"run folder {output!r} already exists: choose another --output, pass "
+                "--overwrite to replace it, or --resume to continue it"
+            )
+        if not os.path.isfile(os.path.join(output, "config.toml")):
+            raise VaekitError(
+                f"--overwrite refused: {output!r} is not a vaekit run folder (no "
+                "config.toml), and vaekit does not delete other folders"
+            )
+        shutil.rmtree(output)
     os.makedirs(output, exist_ok=True)
     return output
 
 
-def train(config, output=None, overwrite=False, verbose="auto", dataset=None):
+def train(
+    config, output=None, overwrite=False, verbose="auto", dataset=None, resume=None
+):
     """Trains a VAE as `config` says and writes its run folder.
 
+    Every epoch ends with an atomic `checkpoint.npz`; SIGINT/SIGTERM stop at
+    the next step boundary, save a checkpoint of that step and raise
+    `TrainingInterrupted`; `resume=RUN` continues from the checkpoint and
+    ends with the same weights as an uninterrupted run. A NaN/Inf loss
+    restores the last good checkpoint into `model.keras` and raises
+    `VaekitError`.
+
     Args:
-        config: A `vaekit.config.Config`.
+        config: A `vaekit.config.Config` (with `resume`: the run's own
+            config, possibly with more `epochs`).
         output: The run folder (default `runs/<timestamp>`).
         overwrite: Replace an existing run folder.
         verbose: Keras' `fit` verbosity.
         dataset: An already loaded `vaekit.data.Dataset` (default: load
             `config.data`).
+        resume: A run folder to continue.
 
     Returns:
         The path of the run folder.
 
     Raises:
-        VaekitError: for bad data, a bad config or an existing folder.
+        VaekitError: for bad data, a bad config, an existing folder or a
+            diverged run.
+        TrainingInterrupted: on SIGINT/SIGTERM.
     """
     if dataset is None:
         dataset = data_lib.load(config.data, config.label_column)
     x_train, (x_val, y_val), (x_eval, y_eval, eval_split) = prepare(dataset, config)
-    run = make_run_dir(output, overwrite)
-    files.write_text(os.path.join(run, "config.toml"), config_lib.to_toml(config))
-
-    import keras
-
     steps = math.ceil(len(x_train) / config.batch_size)
     model = build_model(config, dataset.shape, steps)
+    meta, best_weights = {}, None
+    if resume is not None:
+        run = resume
+        meta, best_weights = load_checkpoint(run, model)
+    else:
+        run = make_run_dir(output, overwrite)
+    files.write_text(os.path.join(run, "config.toml"), config_lib.to_toml(config))
     batches = data_lib.TrainingBatches(
         x_train,
         config.batch_size,
         "dynamic" if config.binarize == "dynamic" else "none",
         seed=config.seed,
     )
-    rows = []
-    callbacks = [
-        _history_callback(os.path.join(run, "history.csv"), rows),
-        keras.callbacks.TerminateOnNaN(),
-    ]
-    if config.early_stopping and len(x_val):
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=config.early_stopping,
-                restore_best_weights=True,
-                verbose=1,
+    sup = _Supervisor(run, config, batches, steps, meta, best_weights)
+    start_epoch = meta.get("epoch", 0)
+    previous = _install_handlers(sup.on_signal)
+    try:
+        if resume is None:
+            sup.save(model, 0, 0)
+        for first, last in _phases(start_epoch, sup.skip, config.epochs):
+            if sup.early_stopped or sup.signum is not None or sup.diverged is not None:
+                break
+            batches.set_epoch(first, skip=sup.skip)
+            model.fit(
+                data_lib.as_py_dataset(batches),
+                initial_epoch=first,
+                epochs=last,
+                validation_data=(x_val,) if len(x_val) else None,
+                callbacks=[sup.callback()],
+                verbose=verbose,
+                # TrainingBatches shuffles by (seed, epoch); Keras' own batch
+                # shuffle would draw from Python's global RNG.
+                shuffle=False,
             )
-        )
-    model.fit(
-        data_lib.as_py_dataset(batches),
-        epochs=config.epochs,
-        validation_data=(x_val,) if len(x_val) else None,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    files.save_model(model, os.path.join(run, "model.keras"))
-    finish(run, model, config, x_eval, y_eval, eval_split)
+        if sup.signum is not None:
+            _install_handlers(lambda *a: None)  # a second Ctrl-C cannot cut the save
+            epoch, step = sup.epoch, sup.step
+            if step >= steps:  # the epoch completed and on_epoch_end saved it
+                epoch, step = epoch + 1, 0
+            else:
+                sup.save(model, epoch, step)
+            raise TrainingInterrupted(sup.signum, run, epoch, step)
+        if sup.diverged is not None:
+            meta, _ = load_checkpoint(run, model)
+            files.save_model(model, os.path.join(run, "model.keras"))
+            raise VaekitError(
+                f"training diverged: the loss became NaN or infinite in epoch "
+                f"{sup.diverged + 1}; the last good weights (epoch {meta['epoch']}) "
+                f"are in {run}/model.keras. Try a lower --learning-rate (now "
+                f"{config.learning_rate:g}) or --clipnorm 1.0"
+            )
+        # Training is complete and checkpointed: from here a signal stops at
+        # once, and a resume redoes only the final save and evaluation.
+        _install_handlers(_raise_stop)
+        if sup.best_weights is not None:
+            for var, value in zip(
+                model.trainable_variables, sup.best_weights, strict=True
+            ):
+                var.assign(value)
+        files.save_model(model, os.path.join(run, "model.keras"))
+        finish(run, model, config, x_eval, y_eval, eval_split)
+    except _Stop as stop:
+        raise TrainingInterrupted(stop.signum, run, config.epochs, 0) from None
+    finally:
+        _install_handlers(previous)
     return run
+
+
+class _Stop(Exception):
+    def __init__(self, signum):
+        self.signum = signum
+
+
+def _raise_stop(signum, frame):
+    raise _Stop(signum)
+
+
+def _phases(start_epoch, skip, epochs):
+    """`fit` calls as `(initial_epoch, epochs)`: the rest of an interrupted
+    epoch alone (so its batches match), then the remaining epochs."""
+    if start_epoch >= epochs:
+        return []
+    if skip:
+        return [(start_epoch, start_epoch + 1), (start_epoch + 1, epochs)]
+    return [(start_epoch, epochs)]
+
+
+def _install_handlers(handler):
+    """Sets `handler` for SIGINT and SIGTERM (main thread only); returns the
+    previous handlers (or `handler` itself, to restore a dict)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if isinstance(handler, dict):
+        for signum, old in handler.items():
+            signal.signal(signum, old)
+        return None
+    if handler is None:
+        return None
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    return previous
 
 
 def finish(run, model, config, x_eval, y_eval, eval_split):
@@ -242,18 +492,13 @@ def finish(run, model, config, x_eval, y_eval, eval_split):
 
 
 def write_plots(run, model, x, y):
-    """Draws the run's figures into `RUN/plots/`."""
-    from vaekit import plots
+    """Draws every picture that fits the data into `RUN/plots/` (training
+    curves, latent scatter, manifold or traversal, samples, reconstructions,
+    interpolation), then writes `RUN/report.html`."""
+    from vaekit import plots, report
 
-    history = os.path.join(run, "history.csv")
-    if os.path.isfile(history) and plots.read_history(history):
-        fig = plots.training_curves(history)
-        files.save_figure(
-            fig, os.path.join(run, "plots", "training_curves.png"), dpi=100
-        )
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+    plots.write_run_pictures(run, model, x, y)
+    report.write_report(run)
 
 
 def summarize(metrics):

@@ -1,0 +1,605 @@
+"""End-to-end tests of the `vaekit` command line, and its bad-input matrix.
+
+One tiny run (digits, 1 hidden layer of 32, 2 latent units) is trained once
+per module and reused. The bad-input matrix runs each case in a subprocess,
+so that it can check what a user sees: exit status 2, exactly one line on
+stderr (`vaekit: error: ...`), no traceback, and no output left behind.
+"""
+
+import csv
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from vaekit import VaekitError
+from vaekit.cli import main
+
+LATENT = 2
+HIDDEN = 32
+
+
+def _vaekit_command():
+    """The installed `vaekit` script beside this interpreter, else `-m`."""
+    script = os.path.join(os.path.dirname(sys.executable), "vaekit")
+    if os.path.isfile(script):
+        return [script]
+    found = shutil.which("vaekit")
+    return [found] if found else [sys.executable, "-m", "vaekit.cli"]
+
+
+def _run(args, cwd=None):
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    return subprocess.run(
+        [sys.executable, "-m", "vaekit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=env,
+    )
+
+
+# -- one tiny trained run ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "RUN"
+    code = main(
+        [
+            "train",
+            "--data",
+            "digits",
+            "--epochs",
+            "2",
+            "--hidden-dims",
+            str(HIDDEN),
+            "--latent-dim",
+            str(LATENT),
+            "--eval-iw-samples",
+            "5",
+            "--output",
+            str(run),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def model_path(run_dir):
+    return str(run_dir / "model.keras")
+
+
+@pytest.fixture(scope="module")
+def digits_x():
+    from vaekit import data
+
+    return data.load("digits").x_train
+
+
+def test_train_writes_a_complete_run_folder(run_dir):
+    for name in ("model.keras", "config.toml", "history.csv", "metrics.json"):
+        assert (run_dir / name).is_file(), name
+    assert zipfile.is_zipfile(run_dir / "model.keras")
+    assert any(p.suffix == ".png" for p in (run_dir / "plots").iterdir())
+
+    with open(run_dir / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    keys = ("loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl")
+    for row in rows:
+        values = {k: float(row[k]) for k in (*keys, "seconds")}
+        assert all(np.isfinite(v) for v in values.values())
+        assert values["seconds"] > 0
+        # the loss is the negative ELBO: reconstruction + KL (beta = 1)
+        assert values["loss"] == pytest.approx(
+            values["reconstruction"] + values["kl"], rel=1e-4
+        )
+        assert values["val_loss"] == pytest.approx(
+            values["val_reconstruction"] + values["val_kl"], rel=1e-4
+        )
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["iw_samples"] == 5
+    assert metrics["n"] == 180  # 10% of the 1797 digits held out
+    assert metrics["elbo"] <= metrics["log_likelihood"] + 1e-6 < 0
+
+    from vaekit import config
+
+    values = config.read_toml(run_dir / "config.toml")
+    assert values["data"] == "digits"
+    assert values["hidden_dims"] == [HIDDEN]
+    assert values["latent_dim"] == LATENT
+    assert values["epochs"] == 2
+    assert values["eval_iw_samples"] == 5
+
+
+def test_train_from_its_config_reproduces_the_run(run_dir, tmp_path):
+    rerun = tmp_path / "RUN2"
+    code = main(
+        ["train", "--config", str(run_dir / "config.toml"), "--output", str(rerun)]
+        + ["--quiet"]
+    )
+    assert code == 0
+    assert (rerun / "config.toml").read_text() == (run_dir / "config.toml").read_text()
+    from vaekit.train import load_history
+
+    first, second = load_history(str(run_dir)), load_history(str(rerun))
+    assert len(first) == len(second) == 2
+    for a, b in zip(first, second, strict=True):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-4)
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-4)
+
+
+def test_evaluate_json(model_path, capsys):
+    code = main(
+        ["evaluate", model_path, "--data", "digits", "--split", "all"]
+        + ["--iw-samples", "5", "--json"]
+    )
+    assert code == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    result = json.loads(out[0])
+    for key in (
+        "elbo",
+        "log_likelihood",
+        "log_likelihood_stderr",
+        "reconstruction",
+        "kl",
+        "active_units",
+        "n",
+        "iw_samples",
+        "binarize",
+    ):
+        assert key in result, key
+    assert result["n"] == 1797
+    assert result["iw_samples"] == 5
+    assert result["binarize"] == "dynamic"  # the run's config.toml says so
+    assert result["elbo"] < 0 and result["log_likelihood"] < 0
+    assert result["elbo"] <= result["log_likelihood"] + 1e-6
+    assert result["elbo"] == pytest.approx(-(result["reconstruction"] + result["kl"]))
+    assert result["log_likelihood_stderr"] >= 0
+    assert 0 <= result["active_units"] <= LATENT
+
+
+def test_evaluate_table(model_path, capsys):
+    code = main(
+        ["evaluate", model_path, "--data", "digits", "--iw-samples", "5"]
+        + ["--binarize", "none"]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "n=1797" in out and "binarize=none" in out
+    assert "ELBO" in out and "log p(x) (k=5)" in out and "nats" in out
+    assert f"of {LATENT}" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_encode_matches_model_encode(model_path, digits_x, tmp_path, suffix, capsys):
+    out = tmp_path / f"z{suffix}"
+    code = main(["encode", model_path, "--data", "digits", "--output", str(out)])
+    assert code == 0
+    assert "1797 rows" in capsys.readouterr().out
+    if suffix == ".npy":
+        table = np.load(out)
+    else:
+        with open(out) as handle:
+            header = handle.readline().strip().split(",")
+        assert header == ["z_mean_0", "z_mean_1", "z_log_var_0", "z_log_var_1"]
+        table = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert table.shape == (1797, 2 * LATENT)
+
+    from vaekit.models import load_model
+
+    z_mean, z_log_var = load_model(model_path).encode(digits_x)
+    expected = np.concatenate([z_mean, z_log_var], axis=1)
+    np.testing.assert_allclose(table, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_encode_reshapes_flat_data_to_the_model(model_path, digits_x, tmp_path):
+    flat = tmp_path / "flat.npy"
+    np.save(flat, digits_x.reshape(len(digits_x), -1)[:50])
+    out = tmp_path / "z.npy"
+    assert main(["encode", model_path, "--data", str(flat), "--output", str(out)]) == 0
+    from vaekit.models import load_model
+
+    z_mean, _ = load_model(model_path).encode(digits_x[:50])
+    np.testing.assert_allclose(np.load(out)[:, :LATENT], z_mean, rtol=1e-5, atol=1e-5)
+
+
+def test_parser_errors_are_one_line(capsys):
+    assert main(["train", "--backend", "theano"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("vaekit: error: argument --backend: invalid choice")
+
+
+def test_help_in_a_subprocess():
+    command = _vaekit_command()
+    result = subprocess.run(
+        [*command, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0
+    for name in ("train", "evaluate", "encode"):
+        assert name in result.stdout
+    result = subprocess.run(
+        [*command, "train", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "number of epochs (default: 100)" in text
+    assert "number of latent units (default: 32)" in text
+    assert "--hidden-dims" in text and "(default: (512, 256))" in text
+
+
+# -- the bad-input matrix ---------------------------------------------------
+
+
+def _write_idx(path, array, gz=False):
+    array = np.asarray(array, dtype=np.uint8)
+    raw = bytes([0, 0, 8, array.ndim])
+    raw += b"".join(int(d).to_bytes(4, "big") for d in array.shape) + array.tobytes()
+    with (gzip.open if gz else open)(path, "wb") as handle:
+        handle.write(raw)
+
+
+def _png(path, array):
+    from PIL import Image
+
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory, model_path):
+    """A folder of broken inputs, made once; the tests never modify it."""
+    import keras
+
+    root = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    good = rng.random((20, 10)).astype(np.float32)
+
+    def path(name):
+        return str(root / name)
+
+    # .npy
+    open(path("empty.npy"), "wb").close()
+    np.save(path("good10.npy"), good)  # 10 features: no model here expects that
+    raw = open(path("good10.npy"), "rb").read()
+    open(path("truncated.npy"), "wb").write(raw[: len(raw) - 100])
+    open(path("garbage.npy"), "wb").write(rng.bytes(300))
+    np.save(path("pickled.npy"), np.array([{"a": 1}, None], dtype=object))
+    np.save(path("nan.npy"), np.where(np.arange(200).reshape(20, 10) == 7, np.nan, 0.5))
+    np.save(path("inf.npy"), np.where(np.arange(200).reshape(20, 10) == 3, np.inf, 0.5))
+    np.save(path("vector.npy"), np.zeros(20, np.float32))
+    np.save(path("strings.npy"), np.array([["a", "b"], ["c", "d"]]))
+    np.save(path("complex.npy"), np.ones((20, 10), np.complex64))
+    np.save(path("negative_int.npy"), -np.ones((20, 10), np.int32))
+    np.save(path("rank5.npy"), np.zeros((4, 2, 2, 2, 2), np.float32))
+    np.save(path("no_rows.npy"), np.zeros((0, 10), np.float32))
+    np.save(path("outside01.npy"), good * 5)
+    # .npz
+    np.savez(path("good.npz"), x=good)
+    raw = open(path("good.npz"), "rb").read()
+    open(path("truncated.npz"), "wb").write(raw[: len(raw) // 2])
+    shutil.copy(path("good10.npy"), path("really_npy.npz"))
+    np.savez(path("pickled.npz"), x=np.array([None, 1], dtype=object))
+    np.savez(path("no_x.npz"), features=good)
+    np.savez(path("label_count.npz"), x=good, y=np.zeros(7))
+    np.savez(path("test_shape.npz"), x_train=good, x_test=good[:, :5])
+    with zipfile.ZipFile(path("garbage_member.npz"), "w") as archive:
+        archive.writestr("x.npy", rng.bytes(200))
+    # .csv
+    open(path("empty.csv"), "w").close()
+    with open(path("header_only.csv"), "w") as handle:
+        handle.write("a,b,c\n")
+    with open(path("strings.csv"), "w") as handle:
+        handle.write("a,b\n0.1,0.2\n0.3,high\n")
+    with open(path("ragged.csv"), "w") as handle:
+        handle.write("0.1,0.2,0.3\n0.4,0.5\n")
+    with open(path("nan.csv"), "w") as handle:
+        handle.write("a,b\n0.1,nan\n0.3,0.4\n")
+    with open(path("good.csv"), "w") as handle:
+        handle.write("a,b,label\n0.1,0.2,0\n0.3,0.4,1\n")
+    open(path("binary.csv"), "wb").write(b"\x89PNG\r\n\x1a\n" + rng.bytes(100))
+    # IDX folders
+    images = rng.integers(0, 256, (6, 4, 4))
+    for name in ("idx_truncated", "idx_magic", "idx_gz", "idx_labels"):
+        os.mkdir(path(name))
+    _write_idx(path("idx_truncated/train-images-idx3-ubyte"), images)
+    with open(path("idx_truncated/train-images-idx3-ubyte"), "r+b") as handle:
+        handle.truncate(30)
+    _write_idx(path("idx_magic/train-images-idx3-ubyte"), images)
+    with open(path("idx_magic/train-images-idx3-ubyte"), "r+b") as handle:
+        handle.write(b"\x08\x03\x00\x00")
+    open(path("idx_gz/train-images-idx3-ubyte.gz"), "wb").write(
+        gzip.compress(b"\0\0\x08\x03" + bytes(40))[:25]
+    )
+    _write_idx(path("idx_labels/train-images-idx3-ubyte"), images)
+    _write_idx(path("idx_labels/train-labels-idx1-ubyte"), np.arange(5))
+    # image folders
+    for name in ("img_mixed", "img_truncated", "img_garbage", "img_none"):
+        os.mkdir(path(name))
+    _png(path("img_mixed/a.png"), np.zeros((8, 8)))
+    _png(path("img_mixed/b.png"), np.zeros((9, 8)))
+    _png(path("img_truncated/a.png"), rng.integers(0, 256, (32, 32)))
+    raw = open(path("img_truncated/a.png"), "rb").read()
+    open(path("img_truncated/a.png"), "wb").write(raw[: len(raw) // 2])
+    open(path("img_garbage/a.png"), "wb").write(rng.bytes(64))
+    open(path("img_none/notes.txt"), "w").write("no images here\n")
+    open(path("data.txt"), "w").write("0.1 0.2\n")
+    # configs
+    with open(path("broken.toml"), "w") as handle:
+        handle.write("epochs = = 3\n")
+    with open(path("unknown_key.toml"), "w") as handle:
+        handle.write("epochs = 3\nlayers = 7\n")
+    with open(path("wrong_type.toml"), "w") as handle:
+        handle.write('epochs = "ten"\n')
+    # model files
+    open(path("empty.keras"), "wb").close()
+    open(path("text.keras"), "w").write("this is not a model\n")
+    raw = open(model_path, "rb").read()
+    open(path("truncated.keras"), "wb").write(raw[: len(raw) * 2 // 3])
+    corrupt = bytearray(raw)
+    with zipfile.ZipFile(model_path) as archive:
+        info = archive.getinfo("config.json")
+    start = info.header_offset + 30 + len(info.filename) + 10
+    corrupt[start : start + 40] = b"#" * 40  # a CRC error inside config.json
+    open(path("corrupt.keras"), "wb").write(bytes(corrupt))
+    os.mkdir(path("folder.keras"))
+    lam = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Lambda(lambda t: t * 2.0, name="double")]
+    )
+    lam.save(path("lambda.keras"))
+    plain = keras.Sequential([keras.Input((64,)), keras.layers.Dense(2)])
+    plain.save(path("plain.keras"))
+    return root
+
+
+M = "{model}"  # the tiny run's model.keras
+B = "{bad}"  # the folder of broken inputs
+OUT = "{out}"  # an output path that must not exist afterwards
+
+TRAIN = ["train", "--epochs", "1", "--hidden-dims", "8", "--latent-dim", "2"]
+
+
+def _train(data, *extra):
+    return [*TRAIN, "--data", f"{B}/{data}", *extra, "--output", OUT]
+
+
+BAD_INPUTS = {
+    # -- train: data files (all found before keras is imported) --
+    "train-missing-file": _train("missing.npy"),
+    "train-unknown-name": [*TRAIN, "--data", "mnist-5k", "--output", OUT],
+    "train-unknown-format": _train("data.txt"),
+    "train-image-file-not-folder": _train("img_mixed/a.png"),
+    "train-empty-npy": _train("empty.npy"),
+    "train-truncated-npy": _train("truncated.npy"),
+    "train-garbage-npy": _train("garbage.npy"),
+    "train-pickled-npy": _train("pickled.npy"),
+    "train-nan-npy": _train("nan.npy"),
+    "train-inf-npy": _train("inf.npy"),
+    "train-1d-npy": _train("vector.npy"),
+    "train-5d-npy": _train("rank5.npy"),
+    "train-no-rows-npy": _train("no_rows.npy"),
+    "train-string-dtype-npy": _train("strings.npy"),
+    "train-complex-dtype-npy": _train("complex.npy"),
+    "train-negative-int-npy": _train("negative_int.npy"),
+    "train-bernoulli-outside-01": _train("outside01.npy"),
+    "train-truncated-npz": _train("truncated.npz"),
+    "train-npy-named-npz": _train("really_npy.npz"),
+    "train-pickled-npz": _train("pickled.npz"),
+    "train-npz-without-x": _train("no_x.npz"),
+    "train-npz-label-count": _train("label_count.npz"),
+    "train-npz-test-shape": _train("test_shape.npz"),
+    "train-npz-garbage-member": _train("garbage_member.npz"),
+    "train-empty-csv": _train("empty.csv"),
+    "train-header-only-csv": _train("header_only.csv"),
+    "train-strings-csv": _train("strings.csv"),
+    "train-ragged-csv": _train("ragged.csv"),
+    "train-nan-csv": _train("nan.csv"),
+    "train-binary-csv": _train("binary.csv"),
+    "train-csv-unknown-label": _train("good.csv", "--label-column", "class"),
+    "train-csv-label-out-of-range": _train("good.csv", "--label-column", "9"),
+    "train-idx-truncated": _train("idx_truncated"),
+    "train-idx-bad-magic": _train("idx_magic"),
+    "train-idx-corrupt-gzip": _train("idx_gz"),
+    "train-idx-label-count": _train("idx_labels"),
+    "train-images-mixed-sizes": _train("img_mixed"),
+    "train-images-truncated-png": _train("img_truncated"),
+    "train-images-garbage-png": _train("img_garbage"),
+    "train-folder-without-data": _train("img_none"),
+    # -- train: absurd settings --
+    "train-negative-epochs": ["train", "--epochs", "-3", "--data", "digits"]
+    + ["--output", OUT],
+    "train-zero-epochs": ["train", "--epochs", "0", "--output", OUT],
+    "train-latent-dim-0": ["train", "--latent-dim", "0", "--output", OUT],
+    "train-zero-hidden-units": ["train", "--hidden-dims", "64,0", "--output", OUT],
+    "train-hidden-dims-not-integers": [
+        "train",
+        "--hidden-dims",
+        "wide",
+        "--output",
+        OUT,
+    ],
+    "train-negative-learning-rate": ["train", "--learning-rate", "-0.1"]
+    + ["--output", OUT],
+    "train-nan-beta": ["train", "--beta", "nan", "--output", OUT],
+    "train-validation-split-1": ["train", "--validation-split", "1", "--output", OUT],
+    "train-unknown-optimizer": ["train", "--optimizer", "adamax", "--output", OUT],
+    "train-gaussian-binarized": ["train", "--likelihood", "gaussian"]
+    + ["--binarize", "static", "--output", OUT],
+    "train-batch-larger-than-data": _train("good10.npy", "--batch-size", "500"),
+    "train-unknown-backend": ["train", "--backend", "theano", "--output", OUT],
+    "train-epochs-not-a-number": ["train", "--epochs", "ten", "--output", OUT],
+    "train-unknown-flag": ["train", "--epoks", "3", "--output", OUT],
+    "train-unknown-preset": ["train", "--preset", "huge", "--output", OUT],
+    "train-missing-config": ["train", "--config", f"{B}/nope.toml", "--output", OUT],
+    "train-broken-toml": ["train", "--config", f"{B}/broken.toml", "--output", OUT],
+    "train-config-unknown-key": ["train", "--config", f"{B}/unknown_key.toml"]
+    + ["--output", OUT],
+    "train-config-wrong-type": ["train", "--config", f"{B}/wrong_type.toml"]
+    + ["--output", OUT],
+    "train-resume-not-a-run": ["train", "--resume", f"{B}/img_none"],
+    # the data fits no conv net: found after keras is imported, before the
+    # run folder is made
+    "train-conv-shape": _train(
+        "good10.npy", "--architecture", "conv", "--batch-size", "5"
+    ),
+    # -- evaluate --
+    "evaluate-missing-model": ["evaluate", f"{B}/nope.keras", "--data", "digits"],
+    "evaluate-empty-model": ["evaluate", f"{B}/empty.keras", "--data", "digits"],
+    "evaluate-text-model": ["evaluate", f"{B}/text.keras", "--data", "digits"],
+    "evaluate-truncated-model": ["evaluate", f"{B}/truncated.keras", "--data"]
+    + ["digits"],
+    "evaluate-model-is-folder": ["evaluate", f"{B}/folder.keras", "--data", "digits"],
+    "evaluate-corrupt-model": ["evaluate", f"{B}/corrupt.keras", "--data", "digits"],
+    "evaluate-lambda-model": ["evaluate", f"{B}/lambda.keras", "--data", "digits"],
+    "evaluate-not-a-vae": ["evaluate", f"{B}/plain.keras", "--data", "digits"],
+    "evaluate-shape-mismatch": ["evaluate", M, "--data", f"{B}/good10.npy"],
+    "evaluate-no-test-split": ["evaluate", M, "--data", "digits", "--split", "test"],
+    "evaluate-iw-samples-0": ["evaluate", M, "--data", "digits", "--iw-samples", "0"],
+    "evaluate-max-memory-negative": ["evaluate", M, "--data", "digits"]
+    + ["--max-memory", "-5"],
+    "evaluate-nan-data": ["evaluate", M, "--data", f"{B}/nan.npy"],
+    "evaluate-missing-data-flag": ["evaluate", M],
+    "evaluate-bad-split": ["evaluate", M, "--data", "digits", "--split", "val"],
+    # -- encode --
+    "encode-bad-suffix": ["encode", M, "--data", "digits", "--output", OUT + ".txt"],
+    "encode-missing-model": ["encode", f"{B}/nope.keras", "--data", "digits"]
+    + ["--output", OUT + ".npy"],
+    "encode-mixed-images": ["encode", M, "--data", f"{B}/img_mixed"]
+    + ["--output", OUT + ".npy"],
+    "encode-ragged-csv": ["encode", M, "--data", f"{B}/ragged.csv"]
+    + ["--output", OUT + ".csv"],
+    # -- no or unknown command --
+    "no-command": [],
+    "unknown-command": ["fit", "--data", "digits"],
+}
+
+# Subcommands added beside train/evaluate/encode, tested when present.
+OPTIONAL_BAD_INPUTS = {
+    "sample": {
+        "sample-n-0": ["sample", M, "-n", "0", "--output", OUT + ".png"],
+        "sample-nan-temperature": ["sample", M, "--temperature", "nan"]
+        + ["--output", OUT + ".png"],
+        "sample-bad-suffix": ["sample", M, "--output", OUT + ".gif"],
+        "sample-text-model": ["sample", f"{B}/text.keras", "--output", OUT + ".npy"],
+    },
+    "reconstruct": {
+        "reconstruct-n-0": ["reconstruct", M, "--data", "digits", "-n", "0"]
+        + ["--output", OUT + ".png"],
+        "reconstruct-inf-data": ["reconstruct", M, "--data", f"{B}/inf.npy"]
+        + ["--output", OUT + ".png"],
+    },
+    "plot": {
+        "plot-no-kind": ["plot"],
+        "plot-latent-bad-suffix": ["plot", "latent", M, "--data", "digits"]
+        + ["--output", OUT + ".jpg"],
+        "plot-latent-pickled-npz": ["plot", "latent", M, "--data"]
+        + [f"{B}/pickled.npz", "--output", OUT + ".png"],
+        "plot-manifold-grid-1": ["plot", "manifold", M, "--grid", "1", "--output"]
+        + [OUT + ".png"],
+    },
+    "interpolate": {
+        "interpolate-steps-1": ["interpolate", M, "--data", "digits", "--from", "0"]
+        + ["--to", "1", "--steps", "1", "--output", OUT + ".png"],
+    },
+    "report": {
+        "report-missing-run": ["report", f"{B}/no_run", "--output", OUT + ".html"],
+        "report-bad-suffix": ["report", f"{B}/img_none", "--output", OUT + ".pdf"],
+    },
+}
+
+
+def _commands():
+    """The subcommands `vaekit --help` lists."""
+    from vaekit.cli import build_parser
+
+    actions = build_parser()._subparsers._group_actions
+    return {name for action in actions for name in action.choices}
+
+
+COMMANDS = _commands()
+for _command, _cases in OPTIONAL_BAD_INPUTS.items():
+    if _command in COMMANDS:
+        BAD_INPUTS.update(_cases)
+
+
+def _snapshot(path):
+    """Every file under `path` with the hash of its bytes; None if absent."""
+    if not os.path.exists(path):
+        return None
+    if os.path.isfile(path):
+        return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return {
+        os.path.relpath(os.path.join(folder, name), path): _snapshot(
+            os.path.join(folder, name)
+        )
+        for folder, _, names in os.walk(path)
+        for name in names
+    }
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_exits_2(case, bad, model_path, tmp_path):
+    out = str(tmp_path / "out")
+    fill = {"model": model_path, "bad": str(bad), "out": out}
+    args = [a.format(**fill) for a in BAD_INPUTS[case]]
+    before = _snapshot(str(bad))
+    result = _run(args, cwd=tmp_path)
+    print("vaekit", *args, "\n" + result.stderr)
+
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("vaekit: error: ")
+    assert len(lines[0]) > len("vaekit: error: ") + 10
+    # nothing half-written: no output, no default run folder, inputs untouched
+    assert sorted(os.listdir(tmp_path)) == [], os.listdir(tmp_path)
+    assert _snapshot(str(bad)) == before
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root reads files whatever their permissions",
+)
+@pytest.mark.parametrize("name", ["x.npy", "x.csv", "model.keras"])
+def test_unreadable_file_exits_2(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"0.5,0.5\n")
+    path.chmod(0)
+    if name == "model.keras":
+        args = ["encode", str(path), "--data", "digits", "--output", "z.npy"]
+    else:
+        args = ["train", "--data", str(path), "--output", "RUN"]
+    result = _run(args, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vaekit: error: ")
+    assert sorted(os.listdir(tmp_path)) == [name]
+
+
+def test_bad_input_matrix_is_large():
+    assert len(BAD_INPUTS) >= 40
+
+
+def test_errors_in_process_do_not_raise(capsys, tmp_path):
+    """`main` returns 2 for a VaekitError rather than raising it."""
+    from vaekit import data
+
+    with pytest.raises(VaekitError):
+        data.load(str(tmp_path / "missing.npy"))
+    assert main(["train", "--data", str(tmp_path / "missing.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vaekit: error: data ") and err.count("\n") == 1

@@ -1,0 +1,475 @@
+"""vaekit.models: encoder/decoder shapes, VAE training, inference, saving."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+from scipy import special, stats
+
+import vaekit
+from vaekit.models import VAE, build_decoder, build_encoder, load_model
+
+D, LATENT, HIDDEN = 16, 2, (8,)
+
+
+def np_(tensor):
+    return np.asarray(ops.convert_to_numpy(tensor), dtype=np.float64)
+
+
+def binary_data(n=300, seed=0):
+    """Two prototypes with pixel probabilities 0.9 / 0.1: learnable structure."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.array([[0.9] * 8 + [0.1] * 8, [0.1] * 8 + [0.9] * 8])
+    p = prototypes[rng.integers(0, 2, n)]
+    return (rng.random((n, D)) < p).astype("float32")
+
+
+def make_vae(data_shape=(D,), seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
+    encoder = build_encoder(data_shape, HIDDEN, latent_dim=LATENT)
+    decoder = build_decoder(data_shape, HIDDEN, latent_dim=LATENT)
+    return VAE(encoder, decoder, seed=seed, **kwargs)
+
+
+def fit(vae, x, epochs=3, learning_rate=1e-2, **kwargs):
+    # The default, jit-compiled training step: the path every user takes.
+    vae.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    # Batches of 60 divide 300, 240 (a 0.2 validation split) and 60: every
+    # step has one shape, so JAX compiles each op once for the whole file.
+    return vae.fit(x, epochs=epochs, batch_size=60, verbose=0, **kwargs).history
+
+
+def tracked_terms(vae, x, training=False):
+    """One `compute_loss` call and the tracked means of its two terms."""
+    vae.reconstruction_tracker.reset_state()
+    vae.kl_tracker.reset_state()
+    loss = float(vae.compute_loss(x=ops.convert_to_tensor(x), training=training))
+    return (
+        loss,
+        float(vae.reconstruction_tracker.result()),
+        float(vae.kl_tracker.result()),
+    )
+
+
+def set_posterior(vae, log_var_bias, mean_kernel=None):
+    """Makes q(z|x) have a constant log-variance `log_var_bias`."""
+    head = vae.encoder.get_layer("z_log_var")
+    kernel, bias = head.get_weights()
+    head.set_weights([np.zeros_like(kernel), np.full_like(bias, log_var_bias)])
+    if mean_kernel is not None:
+        mean_head = vae.encoder.get_layer("z_mean")
+        mean_head.set_weights([mean_kernel, np.zeros(LATENT, "float32")])
+
+
+@pytest.fixture(scope="module")
+def x():
+    return binary_data()
+
+
+@pytest.fixture(scope="module")
+def trained(x):
+    vae = make_vae(seed=1)
+    history = fit(vae, x, epochs=3, validation_split=0.2)
+    return vae, history
+
+
+# -- build_encoder / build_decoder ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape, architecture, hidden, params",
+    [
+        # 784*8+8 hidden, 2 * (8*2+2) heads
+        ((784,), "mlp", (8,), 784 * 8 + 8 + 2 * (8 * 2 + 2)),
+        ((28, 28, 1), "mlp", (8,), 784 * 8 + 8 + 2 * (8 * 2 + 2)),
+        # conv 3x3: 1->4 and 4->8 filters, then heads on 7*7*8 features
+        (
+            (28, 28, 1),
+            "conv",
+            (4, 8),
+            (9 * 4 + 4) + (9 * 4 * 8 + 8) + 2 * (392 * 2 + 2),
+        ),
+    ],
+    ids=["flat-mlp", "image-mlp", "image-conv"],
+)
+def test_encoder_shapes(shape, architecture, hidden, params):
+    encoder = build_encoder(shape, hidden, latent_dim=2, architecture=architecture)
+    assert [tuple(t.shape) for t in encoder.outputs] == [(None, 2), (None, 2)]
+    assert encoder.count_params() == params
+    if architecture == "mlp":  # conv shapes above are traced, not guessed
+        z_mean, z_log_var = encoder(np.zeros((3, *shape), "float32"))
+        assert tuple(z_mean.shape) == tuple(z_log_var.shape) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "shape, architecture, hidden, params",
+    [
+        ((784,), "mlp", (8,), (2 * 8 + 8) + (8 * 784 + 784)),
+        ((28, 28, 1), "mlp", (8,), (2 * 8 + 8) + (8 * 784 + 784)),
+        # project 2 -> 7*7*8, deconvs 8->8 and 8->4, output conv 4->1
+        (
+            (28, 28, 1),
+            "conv",
+            (4, 8),
+            (2 * 392 + 392) + (9 * 8 * 8 + 8) + (9 * 8 * 4 + 4) + (9 * 4 + 1),
+        ),
+    ],
+    ids=["flat-mlp", "image-mlp", "image-conv"],
+)
+def test_decoder_shapes(shape, architecture, hidden, params):
+    decoder = build_decoder(shape, hidden, latent_dim=2, architecture=architecture)
+    assert tuple(decoder.inputs[0].shape) == (None, 2)
+    assert tuple(decoder.outputs[0].shape) == (None, *shape)
+    assert decoder.count_params() == params
+    if architecture == "mlp":
+        assert tuple(decoder(np.zeros((3, 2), "float32")).shape) == (3, *shape)
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (
+            {"input_shape": (28, 28, 1), "hidden_dims": (8,), "latent_dim": 0},
+            "latent_dim",
+        ),
+        ({"input_shape": (16,), "hidden_dims": (8, -1)}, "hidden_dims"),
+        ({"input_shape": (16,), "architecture": "rnn"}, "architecture"),
+        ({"input_shape": (16,), "architecture": "conv"}, "shape"),
+        # 2 ** 3 = 8 does not divide 28
+        (
+            {
+                "input_shape": (28, 28, 1),
+                "hidden_dims": (4, 4, 4),
+                "architecture": "conv",
+            },
+            "shape",
+        ),
+    ],
+)
+def test_bad_architecture_arguments_are_refused(kwargs, field):
+    with pytest.raises(ValueError, match=f"Received: {field}="):
+        build_encoder(**kwargs)
+    kwargs["output_shape"] = kwargs.pop("input_shape")
+    with pytest.raises(ValueError, match=f"Received: {field}="):
+        build_decoder(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"likelihood": "poisson"}, "likelihood"),
+        ({"beta": -1.0}, "beta"),
+        ({"beta": float("nan")}, "beta"),
+        ({"epsilon_std": 0.0}, "epsilon_std"),
+        ({"epsilon_std": float("inf")}, "epsilon_std"),
+        ({"epsilon_std": True}, "epsilon_std"),
+        ({"decoder_std": 0.0}, "decoder_std"),
+        ({"decoder_std": "fixed"}, "decoder_std"),
+        ({"decoder_std": float("inf")}, "decoder_std"),
+        ({"iw_samples": 0}, "iw_samples"),
+        ({"kl_warmup_steps": -1}, "kl_warmup_steps"),
+    ],
+)
+def test_bad_vae_arguments_are_refused(kwargs, field):
+    encoder = build_encoder((D,), HIDDEN, latent_dim=LATENT)
+    decoder = build_decoder((D,), HIDDEN, latent_dim=LATENT)
+    with pytest.raises(ValueError, match=f"Received: {field}="):
+        VAE(encoder, decoder, **kwargs)
+
+
+def test_mismatched_encoder_and_decoder_are_refused():
+    encoder = build_encoder((D,), HIDDEN, latent_dim=2)
+    with pytest.raises(ValueError, match="latent"):
+        VAE(encoder, build_decoder((D,), HIDDEN, latent_dim=3))
+    with pytest.raises(ValueError, match="input shape"):
+        VAE(encoder, build_decoder((D + 1,), HIDDEN, latent_dim=2))
+
+
+# -- training -------------------------------------------------------------
+
+
+def test_fit_reduces_the_loss_and_reports_each_term(trained):
+    _, history = trained
+    assert set(history) == {
+        "loss",
+        "reconstruction",
+        "kl",
+        "val_loss",
+        "val_reconstruction",
+        "val_kl",
+    }
+    assert all(len(values) == 3 for values in history.values())
+    assert all(np.isfinite(v).all() for v in history.values())
+    assert history["loss"][-1] < history["loss"][0] - 0.2
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    # 16 Bernoulli pixels: an untrained model is near 16 log 2 = 11.1 nats.
+    assert history["loss"][0] < 16 * math.log(2) + 2
+    assert min(history["kl"]) >= 0
+    # beta = 1, one sample: the loss is the negative ELBO, reconstruction + KL.
+    for prefix in ("", "val_"):
+        np.testing.assert_allclose(
+            history[prefix + "loss"],
+            np.add(history[prefix + "reconstruction"], history[prefix + "kl"]),
+            rtol=1e-5,
+        )
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.25])
+def test_loss_is_reconstruction_plus_beta_kl(x, beta):
+    vae = make_vae(beta=beta)
+    vae.compile(optimizer="adam", jit_compile=False)
+    result = vae.evaluate(x, batch_size=60, verbose=0, return_dict=True)
+    assert result["kl"] > 0
+    assert result["loss"] == pytest.approx(
+        result["reconstruction"] + beta * result["kl"], rel=1e-5
+    )
+
+
+def test_terms_match_a_numpy_computation_with_a_deterministic_posterior(x):
+    # log_var = -40: q(z|x) is a point mass at z_mean to float32 precision.
+    vae = make_vae()
+    set_posterior(vae, -40.0)
+    x = x[:60]
+    loss, reconstruction, kl = tracked_terms(vae, x)
+    z_mean, _ = vae.encode(x)
+    logits = vae.decoder.predict(z_mean, verbose=0).astype(np.float64)
+    expected_rec = -stats.bernoulli.logpmf(x, special.expit(logits)).sum(1).mean()
+    expected_kl = (0.5 * (np.exp(-40.0) + z_mean**2 - 1 + 40.0)).sum(1).mean()
+    assert reconstruction == pytest.approx(expected_rec, rel=1e-5)
+    assert kl == pytest.approx(expected_kl, rel=1e-5)
+    assert loss == pytest.approx(expected_rec + expected_kl, rel=1e-5)
+
+
+@pytest.mark.parametrize("std", [0.5, "learned"])
+def test_gaussian_likelihood_matches_scipy(x, std):
+    vae = make_vae(likelihood="gaussian", decoder_std=std)
+    set_posterior(vae, -40.0)
+    sigma = 0.5
+    if std == "learned":
+        assert vae.decoder_log_var is not None
+        assert any(w is vae.decoder_log_var for w in vae.trainable_weights)
+        vae.decoder_log_var.assign(2 * math.log(0.3))
+        sigma = 0.3
+    else:
+        assert vae.decoder_log_var is None
+    x = x[:60]
+    _, reconstruction, _ = tracked_terms(vae, x)
+    mean = vae.decoder.predict(vae.encode(x)[0], verbose=0)
+    expected = -stats.norm.logpdf(x, loc=mean, scale=sigma).sum(1).mean()
+    assert reconstruction == pytest.approx(expected, rel=1e-5)
+
+
+def test_importance_weighted_training_with_a_learned_gaussian_std(x):
+    vae = make_vae(likelihood="gaussian", decoder_std="learned", iw_samples=5)
+    history = fit(vae, x, epochs=3)
+    assert np.isfinite(history["loss"]).all()
+    assert history["loss"][-1] < history["loss"][0] - 0.2
+    log_var = float(vae.decoder_log_var.numpy())
+    # It started at 0 (std 1); binary pixels around their mean have a std
+    # below 1, so training shrinks it.
+    assert log_var < -0.05
+    fixed = make_vae(likelihood="gaussian", decoder_std=0.5)
+    assert len(fixed.trainable_weights) == len(vae.trainable_weights) - 1
+
+
+def test_importance_weighted_loss_is_a_tighter_bound(x):
+    # A posterior far too wide (variance e^1.5 per unit): the one-sample ELBO
+    # pays for it, the k = 5 bound much less (Burda et al. 2015).
+    losses = {}
+    for k in (1, 5):
+        vae = make_vae(iw_samples=k)
+        set_posterior(vae, 1.5)
+        per_draw = [tracked_terms(vae, x[:60])[0] for _ in range(4)]
+        losses[k] = (np.mean(per_draw), np.std(per_draw, ddof=1) / 2)
+    gap = losses[1][0] - losses[5][0]
+    noise = math.hypot(losses[1][1], losses[5][1])
+    assert gap > 0.3
+    assert gap > 5 * noise
+
+
+def test_kl_warmup_weight_rises_linearly(x):
+    vae = make_vae(kl_warmup_steps=10, beta=0.5)
+    for steps in (0.0, 4.0, 10.0, 25.0):
+        vae.train_steps.assign(steps)
+        loss, reconstruction, kl = tracked_terms(vae, x[:60])
+        weight = 0.5 * min(1.0, steps / 10)
+        assert loss == pytest.approx(reconstruction + weight * kl, rel=1e-5, abs=1e-5)
+        assert float(vae.train_steps.numpy()) == steps  # evaluation: no step
+    tracked_terms(vae, x[:60], training=True)
+    assert float(vae.train_steps.numpy()) == 26.0
+
+
+def test_kl_warmup_during_fit(x):
+    # Under jit the step counter, a non-trainable variable updated inside
+    # compute_loss, must come back out of the stateless training step.
+    vae = make_vae(kl_warmup_steps=30)
+    history = fit(vae, x, epochs=3)
+    assert float(vae.train_steps.numpy()) == 3 * 5  # 5 batches of 60 per epoch
+    ratio = (np.array(history["loss"]) - history["reconstruction"]) / history["kl"]
+    # Mean weights over each epoch's steps 0-4, 5-9, 10-14, out of 30.
+    assert np.all(np.diff(ratio) > 0)
+    assert np.all((ratio >= 0) & (ratio < 0.5))
+    np.testing.assert_allclose(ratio, [2 / 30, 7 / 30, 12 / 30], atol=0.05)
+
+
+# -- inference conveniences ---------------------------------------------
+
+
+def test_encode_decode_reconstruct_sample(trained, x):
+    vae, _ = trained
+    z_mean, z_log_var = vae.encode(x)
+    assert z_mean.shape == z_log_var.shape == (len(x), LATENT)
+    expected_mean, expected_log_var = vae.encoder(x)
+    np.testing.assert_allclose(z_mean, np_(expected_mean), atol=1e-5)
+    np.testing.assert_allclose(z_log_var, np_(expected_log_var), atol=1e-5)
+
+    means = vae.decode(z_mean)
+    assert means.shape == x.shape
+    assert means.min() >= 0.0 and means.max() <= 1.0
+    logits = np_(vae.decoder(z_mean))
+    np.testing.assert_allclose(means, special.expit(logits), atol=1e-5)
+    np.testing.assert_allclose(vae.reconstruct(x), means, atol=1e-6)
+    # Trained on two prototypes: reconstructions are better than chance.
+    assert np.mean((vae.reconstruct(x) > 0.5) == (x > 0.5)) > 0.7
+
+    samples = vae.sample(7, seed=3)
+    assert samples.shape == (7, D)
+    assert samples.min() >= 0.0 and samples.max() <= 1.0
+    np.testing.assert_array_equal(samples, vae.sample(7, seed=3))
+    assert not np.allclose(samples, vae.sample(7, seed=4))
+    # Temperature 0 decodes the prior's mean, z = 0, for every sample.
+    cold = vae.sample(3, seed=5, temperature=0.0)
+    np.testing.assert_allclose(cold, vae.decode(np.zeros((3, LATENT), "float32")))
+
+
+def test_image_vae_keeps_image_shapes():
+    vae = make_vae(data_shape=(8, 8, 1), likelihood="gaussian", decoder_std=1.0)
+    images = np.random.default_rng(0).normal(size=(5, 8, 8, 1)).astype("float32")
+    z_mean, _ = vae.encode(images)
+    assert z_mean.shape == (5, LATENT)
+    decoded = vae.decode(z_mean)
+    assert decoded.shape == (5, 8, 8, 1)
+    # Gaussian: decode returns the decoder's mean, unconstrained.
+    np.testing.assert_allclose(decoded, np_(vae.decoder(z_mean)), atol=1e-5)
+    assert vae.sample(4, seed=0).shape == (4, 8, 8, 1)
+
+
+# -- saving and loading -------------------------------------------------
+
+LOAD_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    os.environ["KERAS_BACKEND"] = "jax"
+    import keras, numpy as np
+    import vaekit.models  # registers vaekit>VAE with Keras, as any plugin must
+    folder = sys.argv[1]
+    model = keras.saving.load_model(
+        os.path.join(folder, "model.keras"), safe_mode=True
+    )
+    z_mean, z_log_var = model.encode(np.load(os.path.join(folder, "x.npy")))
+    np.save(os.path.join(folder, "z_mean.npy"), z_mean)
+    np.save(os.path.join(folder, "z_log_var.npy"), z_log_var)
+    np.save(os.path.join(folder, "decoded.npy"), model.decode(z_mean))
+    json.dump(
+        {"class": type(model).__module__ + "." + type(model).__name__,
+         "config": {k: model.get_config()[k] for k in ("likelihood", "beta",
+                    "epsilon_std", "iw_samples", "seed")}},
+        open(os.path.join(folder, "info.json"), "w"),
+    )
+    """
+)
+
+
+def test_save_and_load_in_another_process(trained, x, tmp_path):
+    vae, _ = trained
+    vae.save(tmp_path / "model.keras")
+    np.save(tmp_path / "x.npy", x)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    info = json.loads((tmp_path / "info.json").read_text())
+    assert info["class"] == "vaekit.models.VAE"
+    assert info["config"] == {
+        "likelihood": "bernoulli",
+        "beta": 1.0,
+        "epsilon_std": 1.0,
+        "iw_samples": 1,
+        "seed": 1,
+    }
+    z_mean, z_log_var = vae.encode(x)
+    np.testing.assert_allclose(np.load(tmp_path / "z_mean.npy"), z_mean, atol=1e-6)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "z_log_var.npy"), z_log_var, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        np.load(tmp_path / "decoded.npy"), vae.decode(z_mean), atol=1e-6
+    )
+    assert np.std(z_mean) > 1e-3  # a trained, non-constant encoder
+
+
+def test_load_model_restores_learned_std_and_warmup_state(x, tmp_path):
+    vae = make_vae(likelihood="gaussian", decoder_std="learned", kl_warmup_steps=7)
+    vae.decoder_log_var.assign(-1.25)
+    vae.train_steps.assign(3.0)
+    path = tmp_path / "gaussian.keras"
+    vae.save(path)
+    loaded = load_model(path)
+    assert isinstance(loaded, VAE)
+    assert (loaded.likelihood, loaded.decoder_std, loaded.kl_warmup_steps) == (
+        "gaussian",
+        "learned",
+        7,
+    )
+    assert float(loaded.decoder_log_var.numpy()) == -1.25
+    assert float(loaded.train_steps.numpy()) == 3.0
+    np.testing.assert_allclose(loaded.encode(x)[0], vae.encode(x)[0], atol=1e-6)
+
+
+def test_load_model_refuses_a_lambda_layer(tmp_path):
+    inputs = keras.Input((3,))
+    outputs = keras.layers.Lambda(lambda t: t * 2.0)(inputs)
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+    with pytest.raises(vaekit.VaekitError, match=r"(?i)lambda.*safe_mode"):
+        load_model(path)
+
+
+def test_load_model_refuses_a_model_that_is_not_a_vae(tmp_path):
+    inputs = keras.Input((3,))
+    path = tmp_path / "dense.keras"
+    keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(path)
+    with pytest.raises(vaekit.VaekitError, match="not a vaekit VAE"):
+        load_model(path)
+
+
+def test_load_model_refuses_corrupt_and_missing_files(tmp_path, trained):
+    vae, _ = trained
+    good = tmp_path / "good.keras"
+    vae.save(good)
+    garbage = tmp_path / "garbage.keras"
+    garbage.write_bytes(b"not a keras file")
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    broken = tmp_path / "broken.keras"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("config.json", "{not json")
+    for path in (garbage, truncated, broken):
+        with pytest.raises(vaekit.VaekitError, match=str(path.name)):
+            load_model(path)
+    with pytest.raises(vaekit.VaekitError, match="does not exist"):
+        load_model(tmp_path / "missing.keras")
+    assert isinstance(load_model(good), VAE)

@@ -1,0 +1,259 @@
+"""Training runs: the run folder, determinism, checkpoints, resume after
+SIGINT and SIGKILL, divergence, and the refusal to overwrite."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from vaekit import VaekitError
+from vaekit.config import Config
+from vaekit.train import CHECKPOINT, load_checkpoint, train
+
+# Small but with enough steps per epoch that a signal lands mid-epoch.
+ARGS = [
+    "--hidden-dims",
+    "32",
+    "--latent-dim",
+    "3",
+    "--batch-size",
+    "20",
+    "--epochs",
+    "4",
+    "--eval-iw-samples",
+    "4",
+    "--validation-split",
+    "0.1",
+    "--binarize",
+    "dynamic",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    prototypes = rng.random((4, 48))
+    x = prototypes[rng.integers(0, 4, 2000)] * 0.9 + 0.05
+    path = tmp_path_factory.mktemp("data") / "x.npy"
+    np.save(path, x.astype(np.float32))
+    return str(path)
+
+
+def _run_cli(args, **kwargs):
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    return subprocess.Popen(
+        [sys.executable, "-m", "vaekit.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
+
+
+def _weights(run):
+    from vaekit.models import load_model
+
+    return load_model(os.path.join(run, "model.keras")).get_weights()
+
+
+@pytest.fixture(scope="module")
+def reference_run(data_file, tmp_path_factory):
+    run = str(tmp_path_factory.mktemp("ref") / "run")
+    proc = _run_cli(["train", "--data", data_file, "--output", run, *ARGS])
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return run
+
+
+def test_run_folder_contents(reference_run):
+    names = set(os.listdir(reference_run))
+    assert {
+        "model.keras",
+        "config.toml",
+        "history.csv",
+        "metrics.json",
+        "plots",
+        CHECKPOINT,
+    } <= names
+    with open(os.path.join(reference_run, "history.csv")) as handle:
+        lines = handle.read().splitlines()
+    assert lines[0].split(",") == [
+        "epoch",
+        "loss",
+        "reconstruction",
+        "kl",
+        "val_loss",
+        "val_reconstruction",
+        "val_kl",
+        "seconds",
+    ]
+    assert len(lines) == 1 + 4
+    rows = [
+        dict(zip(lines[0].split(","), map(float, line.split(",")), strict=True))
+        for line in lines[1:]
+    ]
+    for row in rows:
+        # loss = reconstruction + kl for the plain ELBO (beta 1, one sample).
+        assert row["loss"] == pytest.approx(row["reconstruction"] + row["kl"], rel=1e-4)
+        assert row["seconds"] > 0
+    assert rows[-1]["loss"] < rows[0]["loss"]
+    metrics = json.load(open(os.path.join(reference_run, "metrics.json")))
+    assert metrics["split"] == "validation" and metrics["n"] == 200
+    assert metrics["elbo"] <= metrics["log_likelihood"] < 0
+
+
+def test_same_seed_same_weights(data_file, tmp_path, reference_run):
+    config = Config(
+        data=data_file,
+        hidden_dims=(32,),
+        latent_dim=3,
+        batch_size=20,
+        epochs=4,
+        eval_iw_samples=4,
+        binarize="dynamic",
+    )
+    run = train(config, output=str(tmp_path / "again"), verbose=0)
+    for a, b in zip(_weights(run), _weights(reference_run), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sigint_then_resume_matches_uninterrupted(data_file, tmp_path, reference_run):
+    run = str(tmp_path / "run")
+    proc = _run_cli(["train", "--data", data_file, "--output", run, *ARGS])
+    # Interrupt once the first epoch is done, somewhere inside a later epoch.
+    deadline = time.time() + 120
+    while not os.path.exists(os.path.join(run, "history.csv")):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    time.sleep(random.uniform(0.0, 0.3))
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"--resume {run}" in lines[0]
+    assert "Traceback" not in err
+    proc = _run_cli(["train", "--resume", run, "--quiet"])
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    for a, b in zip(_weights(run), _weights(reference_run), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with open(os.path.join(run, "history.csv")) as handle:
+        assert len(handle.read().splitlines()) == 1 + 4
+
+
+def test_sigterm_exits_143(data_file, tmp_path):
+    run = str(tmp_path / "run")
+    proc = _run_cli(["train", "--data", data_file, "--output", run, *ARGS])
+    deadline = time.time() + 120
+    while not os.path.exists(os.path.join(run, CHECKPOINT)):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "SIGTERM" in err and "--resume" in err
+
+
+def _checkpoint_loads(run):
+    """The checkpoint opens and restores into the run's model."""
+    from vaekit import config as config_lib
+    from vaekit.train import build_model
+
+    config = config_lib.from_dict(
+        config_lib.read_toml(os.path.join(run, "config.toml"))
+    )
+    model = build_model(config, (48,), 90)
+    meta, _ = load_checkpoint(run, model)
+    assert 0 <= meta["epoch"] <= config.epochs
+    return meta
+
+
+def test_sigkill_at_random_moments_keeps_a_loadable_checkpoint(
+    data_file, tmp_path, reference_run
+):
+    run = str(tmp_path / "run")
+    rng = random.Random(1)
+    proc = _run_cli(["train", "--data", data_file, "--output", run, *ARGS])
+    epochs_seen = []
+    for _ in range(3):
+        deadline = time.time() + 120
+        while not os.path.exists(os.path.join(run, CHECKPOINT)):
+            assert time.time() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 1.0))
+        proc.kill()
+        proc.communicate()
+        epochs_seen.append(_checkpoint_loads(run)["epoch"])
+        leftovers = [n for n in os.listdir(run) if n.startswith(".")]
+        # A temporary file may survive a SIGKILL; it never replaces the checkpoint.
+        assert all(".tmp" in n for n in leftovers)
+        proc = _run_cli(["train", "--resume", run, "--quiet"])
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert epochs_seen == sorted(epochs_seen)
+    for a, b in zip(_weights(run), _weights(reference_run), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_of_finished_run_can_extend_epochs(data_file, tmp_path):
+    config = Config(
+        data=data_file,
+        hidden_dims=(16,),
+        latent_dim=2,
+        batch_size=50,
+        epochs=1,
+        eval_iw_samples=2,
+    )
+    run = train(config, output=str(tmp_path / "run"), verbose=0)
+    train(config.replace(epochs=2), resume=run, verbose=0)
+    with open(os.path.join(run, "history.csv")) as handle:
+        assert len(handle.read().splitlines()) == 1 + 2
+
+
+def test_divergence_restores_last_good_weights(data_file, tmp_path):
+    config = Config(
+        data=data_file,
+        hidden_dims=(16,),
+        latent_dim=2,
+        batch_size=50,
+        epochs=3,
+        optimizer="sgd",
+        learning_rate=1e12,
+        eval_iw_samples=2,
+        binarize="none",
+    )
+    with pytest.raises(VaekitError, match="diverged.*--learning-rate.*--clipnorm"):
+        train(config, output=str(tmp_path / "run"), verbose=0)
+    weights = _weights(str(tmp_path / "run"))
+    assert all(np.isfinite(w).all() for w in weights)
+
+
+def test_existing_run_folder_is_refused(data_file, tmp_path):
+    config = Config(
+        data=data_file,
+        hidden_dims=(16,),
+        latent_dim=2,
+        batch_size=50,
+        epochs=1,
+        eval_iw_samples=2,
+    )
+    run = train(config, output=str(tmp_path / "run"), verbose=0)
+    before = sorted(os.listdir(run))
+    with pytest.raises(VaekitError, match="already exists.*--overwrite"):
+        train(config, output=run, verbose=0)
+    assert sorted(os.listdir(run)) == before
+    train(config, output=run, overwrite=True, verbose=0)
+    other = tmp_path / "not_a_run"
+    other.mkdir()
+    (other / "precious.txt").write_text("keep me")
+    with pytest.raises(VaekitError, match="not a vaekit run folder"):
+        train(config, output=str(other), overwrite=True, verbose=0)
+    assert (other / "precious.txt").read_text() == "keep me"
