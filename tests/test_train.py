@@ -257,3 +257,54 @@ def test_existing_run_folder_is_refused(data_file, tmp_path):
     with pytest.raises(VaekitError, match="not a vaekit run folder"):
         train(config, output=str(other), overwrite=True, verbose=0)
     assert (other / "precious.txt").read_text() == "keep me"
+
+
+DISTRIBUTED = """
+import os, sys
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+os.environ["KERAS_BACKEND"] = "jax"
+import jax
+import keras
+from vaekit.config import Config
+from vaekit.train import train
+config = Config(data=sys.argv[1], hidden_dims=(16,), latent_dim=2, batch_size=50,
+                epochs=2, eval_iw_samples=2, distribute=sys.argv[3] == "1")
+train(config, output=sys.argv[2], verbose=0)
+assert len(jax.devices()) == 2
+dist = keras.distribution.distribution()
+print(type(dist).__name__ if dist else "none", dist.device_mesh.shape if dist else "")
+"""
+
+
+def test_distribute_data_parallel_matches_one_device(data_file, tmp_path):
+    script = tmp_path / "dist.py"
+    script.write_text(DISTRIBUTED)
+    outputs = []
+    for flag in ("1", "0"):
+        run = str(tmp_path / f"run{flag}")
+        out = subprocess.run(
+            [sys.executable, str(script), data_file, run, flag],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        outputs.append(out.stdout.split())
+    assert outputs[0] == ["DataParallel", "(2,)"] and outputs[1] == ["none"]
+    # Splitting each batch over two devices is the same computation.
+    for a, b in zip(
+        _weights(str(tmp_path / "run1")), _weights(str(tmp_path / "run0")), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_distribute_needs_divisible_batch(tmp_path, data_file):
+    script = tmp_path / "dist.py"
+    script.write_text(DISTRIBUTED.replace("batch_size=50", "batch_size=25"))
+    out = subprocess.run(
+        [sys.executable, str(script), data_file, str(tmp_path / "run"), "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode != 0 and "divisible by 2" in out.stderr

@@ -3,7 +3,13 @@
 Importing vaekit selects the JAX backend unless the user chose one (the
 ``KERAS_BACKEND`` environment variable) or keras was imported already. The
 public names are loaded on first use, so ``import vaekit`` costs less than
-importing keras itself.
+importing keras itself, and the CLI can still choose the backend after
+``import vaekit``.
+
+Keras finds vaekit's serializable classes once `vaekit.models` is imported:
+at once if keras was imported before vaekit, else on first use of a vaekit
+name. To load a `.keras` file with `keras.saving.load_model` in a fresh
+process, use `vaekit.load_model(path)` or `import vaekit.models` first.
 """
 
 import importlib
@@ -83,3 +89,9 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(__all__)
+
+
+if "keras" in sys.modules:
+    # Keras is loaded already (its backend fixed): register vaekit's classes
+    # with it now, at no import cost.
+    importlib.import_module("vaekit.models")

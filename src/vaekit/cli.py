@@ -8,7 +8,16 @@ import sys
 
 from vaekit import VaekitError, __version__, quiet_tensorflow
 
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+class FORMATTER(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, unless it is None/False or the help
+    text already names it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False) or "default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -64,9 +73,11 @@ TRAIN_FLAGS = {
     "batch_size": (int, "examples per step"),
     "hidden_dims": (_int_list, "hidden layer sizes (or conv filters), e.g. 512,256"),
     "latent_dim": (int, "number of latent units"),
+    "activation": (str, "activation of the hidden layers (relu, tanh, ...)"),
     "architecture": (str, "mlp or conv"),
     "optimizer": (str, "adam, rmsprop, adamw or sgd"),
     "learning_rate": (float, "optimizer learning rate"),
+    "lr_schedule": (str, "constant, or cosine: decay to 0 over the run's steps"),
     "clipnorm": (float, "clip each gradient to this norm"),
     "likelihood": (str, "bernoulli or gaussian"),
     "binarize": (str, "none, static or dynamic (a fresh draw every epoch)"),
@@ -86,9 +97,9 @@ TRAIN_FLAGS = {
 
 
 def _train_parser(sub):
-    from vaekit.config import Config
+    from vaekit import config as config_lib
 
-    defaults = Config()
+    defaults = config_lib.from_dict(config_lib.preset("default"))
     p = sub.add_parser(
         "train",
         formatter_class=FORMATTER,
@@ -116,9 +127,19 @@ def _train_parser(sub):
         "--overwrite", action="store_true", help="replace an existing run folder"
     )
     p.add_argument(
-        "--resume", default=None, metavar="RUN",
+        "--resume",
+        default=None,
+        metavar="RUN",
         help="continue the interrupted run in folder RUN from its checkpoint "
         "(only --epochs may change)",
+    )
+    p.add_argument(
+        "--distribute",
+        action="store_const",
+        const=True,
+        default=None,
+        help="data-parallel training over every JAX device (keras.distribution."
+        "DataParallel; multi-host via KERAS_DISTRIBUTION_* variables)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_backend(p)
@@ -139,6 +160,8 @@ def resolve_config(args):
             values[dest] = getattr(args, dest)
     if args.data is not None:
         values["data"] = args.data
+    if args.distribute:
+        values["distribute"] = True
     if args.label_column is not None:
         values["label_column"] = args.label_column
     values["backend"] = os.environ["KERAS_BACKEND"]
@@ -152,7 +175,15 @@ def resume_config(args):
 
     changed = [
         "--" + dest.replace("_", "-")
-        for dest in (*TRAIN_FLAGS, "data", "preset", "config", "label_column", "output")
+        for dest in (
+            *TRAIN_FLAGS,
+            "data",
+            "preset",
+            "config",
+            "label_column",
+            "output",
+            "distribute",
+        )
         if dest != "epochs" and getattr(args, dest) is not None
     ]
     if changed or args.overwrite:
@@ -162,7 +193,9 @@ def resume_config(args):
         )
     path = os.path.join(args.resume, "config.toml")
     if not os.path.isfile(path):
-        raise VaekitError(f"--resume {args.resume!r}: not a run folder (no config.toml)")
+        raise VaekitError(
+            f"--resume {args.resume!r}: not a run folder (no config.toml)"
+        )
     values = config_lib.read_toml(path)
     if args.epochs is not None:
         values["epochs"] = args.epochs

@@ -19,6 +19,18 @@ from vaekit import VaekitError
 PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 OPTIMIZERS = ("adam", "rmsprop", "adamw", "sgd")
 BACKENDS = ("jax", "tensorflow", "torch")
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "leaky_relu",
+    "sigmoid",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Config:
     kl_warmup_epochs: int = 0
     optimizer: str = "adam"
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
     clipnorm: float | None = None
     batch_size: int = 100
     epochs: int = 100
@@ -51,6 +64,7 @@ class Config:
     seed: int = 0
     eval_iw_samples: int = 1000
     backend: str = "jax"
+    distribute: bool = False
 
     def __post_init__(self):
         if isinstance(self.hidden_dims, (list, tuple)):
@@ -96,6 +110,14 @@ class Config:
             bad("likelihood", "bernoulli or gaussian")
         if self.architecture not in ("mlp", "conv"):
             bad("architecture", "mlp or conv")
+        if not isinstance(self.distribute, bool):
+            bad("distribute", "true or false")
+        if self.distribute and self.backend != "jax":
+            bad("distribute", "false unless the backend is jax")
+        if self.lr_schedule not in ("constant", "cosine"):
+            bad("lr_schedule", "constant or cosine")
+        if self.activation not in ACTIVATIONS:
+            bad("activation", " or ".join(ACTIVATIONS))
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", " or ".join(OPTIMIZERS))
         if self.backend not in BACKENDS:

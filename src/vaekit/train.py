@@ -100,14 +100,45 @@ def build_model(config, data_shape, steps_per_epoch=1):
         kl_warmup_steps=config.kl_warmup_epochs * steps_per_epoch,
         seed=config.seed,
     )
-    model.compile(optimizer=make_optimizer(config))
+    model.compile(optimizer=make_optimizer(config, steps_per_epoch))
     # Built now, so that every checkpoint (the first one too) holds the
     # optimizer's state.
     model.optimizer.build(model.trainable_variables)
     return model
 
 
-def make_optimizer(config):
+def distribute(batch_size):
+    """Data-parallel training with Keras' distribution API: variables are
+    replicated and every batch is split over all JAX devices (GPUs, TPUs, or
+    CPU devices). On several hosts, `keras.distribution.initialize()` reads
+    the `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `..._NUM_PROCESSES` and
+    `..._PROCESS_ID` variables set by the launcher.
+
+    Returns:
+        The number of devices.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise VaekitError("--distribute needs the jax backend")
+    if os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):
+        keras.distribution.initialize()
+    devices = keras.distribution.list_devices()
+    if batch_size % len(devices):
+        raise VaekitError(
+            f"--distribute splits each batch over {len(devices)} devices: choose a "
+            f"--batch-size divisible by {len(devices)} (got {batch_size})"
+        )
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=devices)
+    )
+    return len(devices)
+
+
+def make_optimizer(config, steps_per_epoch=1):
+    """The optimizer of a config. `lr_schedule="cosine"` decays the learning
+    rate to 0 over `epochs * steps_per_epoch` steps (a function of the step
+    count alone, so a resumed run follows the same schedule)."""
     import keras
 
     classes = {
@@ -116,7 +147,12 @@ def make_optimizer(config):
         "adamw": keras.optimizers.AdamW,
         "sgd": keras.optimizers.SGD,
     }
-    kwargs = {"learning_rate": config.learning_rate}
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=config.epochs * steps_per_epoch
+        )
+    kwargs = {"learning_rate": learning_rate}
     if config.clipnorm is not None:
         kwargs["clipnorm"] = config.clipnorm
     return classes[config.optimizer](**kwargs)
@@ -371,6 +407,8 @@ def train(
         dataset = data_lib.load(config.data, config.label_column)
     x_train, (x_val, y_val), (x_eval, y_eval, eval_split) = prepare(dataset, config)
     steps = math.ceil(len(x_train) / config.batch_size)
+    if config.distribute:
+        distribute(config.batch_size)
     model = build_model(config, dataset.shape, steps)
     meta, best_weights = {}, None
     if resume is not None:
