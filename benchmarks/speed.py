@@ -21,7 +21,6 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 
-
 def _train_rate(model_fn, fit, n, epochs=3):
     model = model_fn()
     fit(model, 1)  # compile
