@@ -66,6 +66,10 @@ def run_dir(tmp_path_factory):
             str(LATENT),
             "--eval-iw-samples",
             "5",
+            "--iw-samples",
+            "1",
+            "--validation-split",
+            "0.1",
             "--output",
             str(run),
             "--quiet",
@@ -237,9 +241,9 @@ def test_help_in_a_subprocess():
     )
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    assert "number of epochs (default: 100)" in text
+    assert "number of epochs (default: 400)" in text
     assert "number of latent units (default: 32)" in text
-    assert "--hidden-dims" in text and "(default: (512, 256))" in text
+    assert "--hidden-dims" in text and "(default: (512,))" in text
 
 
 # -- the bad-input matrix ---------------------------------------------------

@@ -27,8 +27,9 @@ def round_trip(config):
 def test_defaults_are_valid():
     config = Config()
     config.validate()
-    assert config.hidden_dims == (512, 256)
-    assert (config.latent_dim, config.epochs, config.batch_size) == (32, 100, 100)
+    assert config.hidden_dims == (512,)
+    assert (config.latent_dim, config.epochs, config.batch_size) == (32, 400, 100)
+    assert (config.iw_samples, config.lr_schedule) == (5, "cosine")
     assert (config.optimizer, config.learning_rate) == ("adam", 1e-3)
     assert (config.likelihood, config.binarize, config.backend) == (
         "bernoulli",

@@ -473,3 +473,19 @@ def test_load_model_refuses_corrupt_and_missing_files(tmp_path, trained):
     with pytest.raises(vaekit.VaekitError, match="does not exist"):
         load_model(tmp_path / "missing.keras")
     assert isinstance(load_model(good), VAE)
+
+
+def test_dropout_regularizes_training_only():
+    encoder = build_encoder((12,), [16], latent_dim=2, dropout=0.5, seed=0)
+    decoder = build_decoder((12,), [16], latent_dim=2, dropout=0.5, seed=1)
+    names = [layer.name for layer in encoder.layers + decoder.layers]
+    assert names.count("dropout_0") == 2
+    x = np.random.default_rng(0).random((8, 12)).astype("float32")
+    # Inference is deterministic; training drops units (different outputs).
+    a = keras.ops.convert_to_numpy(encoder(x, training=False)[0])
+    b = keras.ops.convert_to_numpy(encoder(x, training=False)[0])
+    c = keras.ops.convert_to_numpy(encoder(x, training=True)[0])
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-3
+    with pytest.raises(ValueError, match="Received: dropout=1.5"):
+        build_encoder((12,), [16], latent_dim=2, dropout=1.5)

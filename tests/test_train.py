@@ -23,7 +23,7 @@ ARGS = [
     "--latent-dim",
     "3",
     "--batch-size",
-    "20",
+    "5",
     "--epochs",
     "4",
     "--eval-iw-samples",
@@ -32,6 +32,8 @@ ARGS = [
     "0.1",
     "--binarize",
     "dynamic",
+    "--iw-samples",
+    "1",
     "--quiet",
 ]
 
@@ -115,10 +117,12 @@ def test_same_seed_same_weights(data_file, tmp_path, reference_run):
         data=data_file,
         hidden_dims=(32,),
         latent_dim=3,
-        batch_size=20,
+        batch_size=5,
         epochs=4,
         eval_iw_samples=4,
         binarize="dynamic",
+        iw_samples=1,
+        validation_split=0.1,
     )
     run = train(config, output=str(tmp_path / "again"), verbose=0)
     for a, b in zip(_weights(run), _weights(reference_run), strict=True):
@@ -308,3 +312,70 @@ def test_distribute_needs_divisible_batch(tmp_path, data_file):
         timeout=300,
     )
     assert out.returncode != 0 and "divisible by 2" in out.stderr
+
+
+def _tutorial_run(tmp_path, epochs):
+    from vaekit import cli
+
+    run = str(tmp_path / "tutorial")
+    args = [
+        "train",
+        "--preset",
+        "tutorial",
+        "--output",
+        run,
+        "--quiet",
+        "--eval-iw-samples",
+        "10",
+    ]
+    if epochs is not None:
+        args += ["--epochs", str(epochs)]
+    assert cli.main(args) == 0
+    return run
+
+
+def _latent_class_separation(run):
+    """Nearest-centroid accuracy of the digit classes in the 2-D z_mean space
+    of the validation digits (chance: 0.1)."""
+    from vaekit.data import load, train_validation_split
+    from vaekit.models import load_model
+
+    model = load_model(os.path.join(run, "model.keras"))
+    data = load("mnist5k")
+    _, (x_val, y_val) = train_validation_split(data.x_train, data.y_train, 0.1, 0)
+    z, _ = model.encode(x_val)
+    assert z.shape == (len(x_val), 2)
+    centroids = np.stack([z[y_val == c].mean(axis=0) for c in range(10)])
+    nearest = np.argmin(((z[:, None, :] - centroids[None]) ** 2).sum(-1), axis=1)
+    return float((nearest == y_val).mean())
+
+
+def test_tutorial_preset_small(tmp_path):
+    """CI's short version of the tutorial preset: 2 of its 50 epochs."""
+    run = _tutorial_run(tmp_path, epochs=2)
+    assert os.path.isfile(os.path.join(run, "plots", "manifold.png"))
+    assert _latent_class_separation(run) > 0.3
+
+
+@pytest.mark.slow
+def test_tutorial_preset_full(tmp_path):
+    """The whole tutorial preset (50 epochs): the ten digits form distinct
+    regions of the 2-D latent space."""
+    run = _tutorial_run(tmp_path, epochs=None)
+    with open(os.path.join(run, "history.csv")) as handle:
+        assert len(handle.read().splitlines()) == 1 + 50
+    assert _latent_class_separation(run) > 0.6
+
+
+@pytest.mark.slow
+def test_default_run_full(tmp_path):
+    """`vaekit train` with no arguments (about 5 minutes): a real held-out
+    log-likelihood on binarized digits."""
+    from vaekit import cli
+
+    run = str(tmp_path / "default")
+    assert cli.main(["train", "--output", run, "--quiet"]) == 0
+    metrics = json.load(open(os.path.join(run, "metrics.json")))
+    assert metrics["binarize"] in ("static", "dynamic")
+    assert metrics["elbo"] <= metrics["log_likelihood"]
+    assert metrics["log_likelihood"] > -110

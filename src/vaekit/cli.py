@@ -74,6 +74,7 @@ TRAIN_FLAGS = {
     "hidden_dims": (_int_list, "hidden layer sizes (or conv filters), e.g. 512,256"),
     "latent_dim": (int, "number of latent units"),
     "activation": (str, "activation of the hidden layers (relu, tanh, ...)"),
+    "dropout": (float, "dropout rate after each hidden MLP layer"),
     "architecture": (str, "mlp or conv"),
     "optimizer": (str, "adam, rmsprop, adamw or sgd"),
     "learning_rate": (float, "optimizer learning rate"),

@@ -43,23 +43,24 @@ class Config:
     data: str = "mnist5k"
     label_column: str | None = None
     binarize: str = "dynamic"
-    validation_split: float = 0.1
+    validation_split: float = 0.02
     architecture: str = "mlp"
-    hidden_dims: tuple[int, ...] = (512, 256)
+    hidden_dims: tuple[int, ...] = (512,)
     latent_dim: int = 32
     activation: str = "relu"
+    dropout: float = 0.0
     likelihood: str = "bernoulli"
     decoder_std: str | float = "learned"
     beta: float = 1.0
     epsilon_std: float = 1.0
-    iw_samples: int = 1
+    iw_samples: int = 5
     kl_warmup_epochs: int = 0
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
+    lr_schedule: str = "cosine"
     clipnorm: float | None = None
     batch_size: int = 100
-    epochs: int = 100
+    epochs: int = 400
     early_stopping: int = 0
     seed: int = 0
     eval_iw_samples: int = 1000
@@ -134,6 +135,8 @@ class Config:
             not _is_number(self.clipnorm) or self.clipnorm <= 0
         ):
             bad("clipnorm", "a finite number > 0")
+        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
+            bad("dropout", "a rate in [0, 1)")
         if not _is_number(self.validation_split) or not 0 <= self.validation_split < 1:
             bad("validation_split", "a number in [0, 1)")
         if self.decoder_std != "learned" and (

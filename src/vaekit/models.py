@@ -75,6 +75,19 @@ def _initializers(seed):
     return init
 
 
+def _dropout(h, rate, seed, index):
+    if not rate:
+        return h
+    if not 0 <= rate < 1:
+        raise ValueError(
+            f"Invalid value for argument `dropout`. Expected a rate in [0, 1). "
+            f"Received: dropout={rate}"
+        )
+    return keras.layers.Dropout(
+        rate, seed=None if seed is None else seed + 500 + index, name=f"dropout_{index}"
+    )(h)
+
+
 def build_encoder(
     input_shape,
     hidden_dims=(512, 256),
@@ -83,6 +96,7 @@ def build_encoder(
     architecture="mlp",
     name="encoder",
     seed=None,
+    dropout=0.0,
 ):
     """Builds the inference network ``x -> [z_mean, z_log_var]``.
 
@@ -102,6 +116,8 @@ def build_encoder(
         name: Name of the model.
         seed: Optional integer: seeds every layer's kernel initializer, so
             the same seed builds the same weights in any process.
+        dropout: Rate of a `Dropout` layer after each hidden MLP layer (a
+            regularizer for small data sets; 0: none).
 
     Returns:
         A functional `keras.Model` with outputs `[z_mean, z_log_var]`, each
@@ -143,6 +159,7 @@ def build_encoder(
                 name=f"hidden_{i}",
                 kernel_initializer=init(),
             )(h)
+            h = _dropout(h, dropout, seed, i)
     z_mean = keras.layers.Dense(latent_dim, name="z_mean", kernel_initializer=init())(h)
     z_log_var = keras.layers.Dense(
         latent_dim, name="z_log_var", kernel_initializer=init()
@@ -158,6 +175,7 @@ def build_decoder(
     architecture="mlp",
     name="decoder",
     seed=None,
+    dropout=0.0,
 ):
     """Builds the generative network ``z -> parameters of p(x|z)``.
 
@@ -177,6 +195,7 @@ def build_decoder(
         architecture: `"mlp"` or `"conv"` (stride-2 `Conv2DTranspose`).
         name: Name of the model.
         seed: Optional integer seed of the kernel initializers.
+        dropout: Rate of a `Dropout` layer after each hidden MLP layer.
 
     Returns:
         A functional `keras.Model` from `(batch, latent_dim)` to
@@ -231,6 +250,7 @@ def build_decoder(
                 name=f"hidden_{i}",
                 kernel_initializer=init(),
             )(h)
+            h = _dropout(h, dropout, seed, i)
         params = keras.layers.Dense(
             math.prod(output_shape), name="x_params", kernel_initializer=init()
         )(h)
@@ -428,6 +448,15 @@ class VAE(keras.Model):
         Returns:
             Tensor of shape `(k, batch)`.
         """
+        log_px_z, log_prior_ratio, _ = self._importance_terms(
+            x, k, seed=seed, training=training, epsilon=epsilon
+        )
+        return log_px_z + log_prior_ratio
+
+    def _importance_terms(self, x, k, seed=None, training=False, epsilon=None):
+        """`(log p(x|z_i), log p(z_i) - log q(z_i|x), (z_mean, q_log_var))`,
+        the first two of shape `(k, batch)`: one encoder pass and one decoder
+        pass over `k * batch` codes."""
         z_mean, q_log_var = self.posterior(x, training=training)
         batch = ops.shape(z_mean)[0]
         mean_k = ops.tile(z_mean, (k, 1))
@@ -444,12 +473,15 @@ class VAE(keras.Model):
         z = mean_k + ops.exp(0.5 * log_var_k) * epsilon
         params = self.decoder(z, training=training)
         x_k = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
-        log_w = (
-            self._log_likelihood(x_k, params)
-            + standard_normal_log_prob(z)
-            - gaussian_log_likelihood(z, mean_k, log_var_k)
+        log_px_z = self._log_likelihood(x_k, params)
+        log_prior_ratio = standard_normal_log_prob(z) - gaussian_log_likelihood(
+            z, mean_k, log_var_k
         )
-        return ops.reshape(log_w, (k, batch))
+        return (
+            ops.reshape(log_px_z, (k, batch)),
+            ops.reshape(log_prior_ratio, (k, batch)),
+            (z_mean, q_log_var),
+        )
 
     def elbo_terms(self, x, seed=None, training=False, epsilon=None):
         """One-sample reconstruction term and analytic KL per example.
@@ -499,7 +531,16 @@ class VAE(keras.Model):
             x = x[0]
         x = ops.cast(x, self.compute_dtype)
         seed = None if training else self.inference_sampling.seed_generator
-        reconstruction, kl = self.elbo_terms(x, seed=seed, training=training)
+        if self.iw_samples > 1:
+            # One pass gives the bound and, for the metrics, the k-sample
+            # estimate of the reconstruction term and the analytic KL.
+            log_px_z, log_prior_ratio, posterior = self._importance_terms(
+                x, self.iw_samples, seed=seed, training=training
+            )
+            reconstruction = -ops.mean(log_px_z, axis=0)
+            kl = gaussian_kl(*posterior)
+        else:
+            reconstruction, kl = self.elbo_terms(x, seed=seed, training=training)
         kl_weight = self.beta
         if self.train_steps is not None:
             kl_weight = self.beta * ops.minimum(
@@ -508,10 +549,11 @@ class VAE(keras.Model):
             if training:
                 self.train_steps.assign(self.train_steps + 1.0)
         if self.iw_samples > 1:
-            log_w = self.log_importance_weights(
-                x, self.iw_samples, seed=seed, training=training
+            # beta and warm-up weight log p(z) - log q(z|x) inside each
+            # importance weight; at weight 1 this is the IWAE bound.
+            per_example = -importance_weighted_bound(
+                log_px_z + kl_weight * log_prior_ratio
             )
-            per_example = -importance_weighted_bound(log_w)
         else:
             per_example = reconstruction + kl_weight * kl
         if sample_weight is not None:

@@ -76,6 +76,7 @@ def build_model(config, data_shape, steps_per_epoch=1):
             activation=config.activation,
             architecture=config.architecture,
             seed=config.seed,
+            dropout=config.dropout,
         )
         decoder = build_decoder(
             data_shape,
@@ -84,6 +85,7 @@ def build_model(config, data_shape, steps_per_epoch=1):
             activation=config.activation,
             architecture=config.architecture,
             seed=config.seed + 1000,
+            dropout=config.dropout,
         )
     except ValueError as exc:
         raise VaekitError(
