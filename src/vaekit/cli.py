@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from vaekit import VaekitError, __version__, quiet_tensorflow
+from vaekit import VaekitError, __version__, files, quiet_tensorflow
 
 
 class FORMATTER(argparse.ArgumentDefaultsHelpFormatter):
@@ -267,30 +267,6 @@ def _evaluate_parser(sub):
     p.set_defaults(func=cmd_evaluate)
 
 
-def check_model_file(path):
-    """The checks of `vaekit.models.load_model` that need no keras: they fail
-    fast (importing keras takes seconds)."""
-    import zipfile
-
-    if os.path.isdir(path):
-        raise VaekitError(
-            f"model file {path!r} is a folder: pass the model.keras file inside a run"
-        )
-    if not os.path.isfile(path):
-        raise VaekitError(
-            f"model file {path!r} does not exist: pass the model.keras of a run"
-        )
-    try:
-        is_zip = zipfile.is_zipfile(path)
-    except OSError as exc:
-        raise VaekitError(f"model file {path!r} cannot be read ({exc})") from None
-    if not is_zip:
-        raise VaekitError(
-            f"model file {path!r} is not a .keras archive (empty, truncated, corrupt "
-            "or another format)"
-        )
-
-
 def load_model_and_data(model_path, data_spec, label_column=None, split=None):
     """Loads a model and the matching split of a dataset, reshaping flat or
     image data to the model's input when the sizes agree. The files and the
@@ -299,7 +275,7 @@ def load_model_and_data(model_path, data_spec, label_column=None, split=None):
 
     from vaekit import data as data_lib
 
-    check_model_file(model_path)
+    files.check_model_file(model_path)
     dataset = data_lib.load(data_spec, label_column)
     if split is None:
         split = "test" if dataset.x_test is not None else "all"
@@ -404,8 +380,6 @@ def _encode_parser(sub):
 def cmd_encode(args):
     import numpy as np
 
-    from vaekit import files
-
     suffix = os.path.splitext(args.output)[1].lower()
     if suffix not in (".npy", ".csv"):
         raise VaekitError(f"--output {args.output!r} must end in .npy or .csv")
@@ -491,7 +465,7 @@ def cmd_sample(args):
 
     import numpy as np
 
-    from vaekit import files, plots
+    from vaekit import plots
 
     suffix = _output_suffix(args.output, (".png", ".npy", ".csv"))
     _check_at_least(args.n, "-n")
@@ -499,7 +473,7 @@ def cmd_sample(args):
         raise VaekitError(
             f"--temperature must be a finite number >= 0, got {args.temperature}"
         )
-    check_model_file(args.model)
+    files.check_model_file(args.model)
     from vaekit.models import load_model
 
     model = load_model(args.model)
@@ -625,7 +599,7 @@ def cmd_plot_manifold(args):
     _check_at_least(args.grid, "--grid", 2)
     if args.rows is not None:
         _check_at_least(args.rows, "--rows")
-    check_model_file(args.model)
+    files.check_model_file(args.model)
     from vaekit.models import load_model
 
     if args.data is not None:

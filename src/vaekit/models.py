@@ -3,12 +3,11 @@
 import math
 import numbers
 import os
-import zipfile
 
 import keras
 from keras import ops
 
-from vaekit import VaekitError
+from vaekit import VaekitError, files
 from vaekit.layers import Sampling
 from vaekit.losses import (
     bernoulli_log_likelihood,
@@ -633,19 +632,7 @@ def load_model(path):
             holds code (a `Lambda` layer) or classes vaekit does not know.
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise VaekitError(
-            f"model file {path!r} is a folder: pass the model.keras file inside a run"
-        )
-    if not os.path.isfile(path):
-        raise VaekitError(
-            f"model file {path!r} does not exist: pass the model.keras of a run"
-        )
-    if not zipfile.is_zipfile(path):
-        raise VaekitError(
-            f"model file {path!r} is not a .keras archive (empty, truncated, corrupt "
-            "or another format)"
-        )
+    files.check_model_file(path)
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types; all mean "cannot load"
