@@ -553,16 +553,11 @@ def summarize(metrics):
     )
 
 
-def load_history(run):
-    """Rows of a run's history.csv, or [] if there is none."""
-    path = os.path.join(run, "history.csv")
-    if not os.path.isfile(path):
-        return []
-    with open(path, newline="") as handle:
-        return [
-            {k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-            for row in csv.DictReader(handle)
-        ]
-
-
-__all__ = ["train", "prepare", "build_model"]
+__all__ = [
+    "TrainingInterrupted",
+    "build_model",
+    "load_checkpoint",
+    "prepare",
+    "save_checkpoint",
+    "train",
+]
