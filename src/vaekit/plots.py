@@ -78,7 +78,11 @@ def training_curves(history):
     for ax, key, title in zip(
         axes,
         ("loss", "reconstruction", "kl"),
-        ("loss (negative ELBO)", "reconstruction (-log p(x|z))", "KL(q(z|x) || p(z))"),
+        (
+            "loss (negative ELBO, or IW bound)",
+            "reconstruction (-log p(x|z))",
+            "KL(q(z|x) || p(z))",
+        ),
         strict=True,
     ):
         if key in history:
