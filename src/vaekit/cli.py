@@ -271,8 +271,6 @@ def load_model_and_data(model_path, data_spec, label_column=None, split=None):
     """Loads a model and the matching split of a dataset, reshaping flat or
     image data to the model's input when the sizes agree. The files and the
     data are checked before keras is imported."""
-    import math
-
     from vaekit import data as data_lib
 
     files.check_model_file(model_path)
@@ -284,14 +282,9 @@ def load_model_and_data(model_path, data_spec, label_column=None, split=None):
     from vaekit.models import load_model
 
     model = load_model(model_path)
-    if tuple(x.shape[1:]) != model.data_shape:
-        if math.prod(x.shape[1:]) != math.prod(model.data_shape):
-            raise VaekitError(
-                f"data {data_spec!r} has examples of shape {tuple(x.shape[1:])} but "
-                f"model {model_path!r} expects {model.data_shape}: use the data the "
-                "model was trained on"
-            )
-        x = x.reshape((len(x), *model.data_shape))
+    x = data_lib.fit_to_shape(
+        x, model.data_shape, f"data {data_spec!r} (model {model_path!r})"
+    )
     return model, x, y, split
 
 

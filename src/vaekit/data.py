@@ -136,6 +136,28 @@ def check_for_likelihood(x, likelihood, source):
         )
 
 
+def fit_to_shape(x, shape, source="data"):
+    """Returns `x` as float32 examples of `shape`, reshaping flat vectors to
+    images (or back) when the sizes agree, as the tutorial's 784-vectors and
+    28x28x1 images do.
+
+    Raises:
+        VaekitError: if `x` holds no examples or their size differs.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    shape = tuple(shape)
+    if x.ndim < 2 or len(x) == 0:
+        raise VaekitError(f"{source}: expected a non-empty batch of examples")
+    if tuple(x.shape[1:]) != shape:
+        if math.prod(x.shape[1:]) != math.prod(shape):
+            raise VaekitError(
+                f"{source} has examples of shape {tuple(x.shape[1:])} but the model "
+                f"expects {shape}: use the data the model was trained on"
+            )
+        x = x.reshape((len(x), *shape))
+    return x
+
+
 def binarize(x, seed):
     """Static binarization: one Bernoulli draw of each value, seeded."""
     rng = np.random.default_rng(seed)

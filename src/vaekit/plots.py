@@ -206,18 +206,9 @@ def _positive_int(value, name, minimum=1):
 
 
 def _check_data(model, x, source="data"):
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim < 2 or len(x) == 0:
-        raise VaekitError(f"{source}: expected a non-empty batch of examples")
-    if tuple(x.shape[1:]) != tuple(model.data_shape):
-        if math.prod(x.shape[1:]) != math.prod(model.data_shape):
-            raise VaekitError(
-                f"{source} has examples of shape {tuple(x.shape[1:])} but the model "
-                f"expects {tuple(model.data_shape)}: use the data the model was "
-                "trained on"
-            )
-        x = x.reshape((len(x), *model.data_shape))
-    return x
+    from vaekit.data import fit_to_shape
+
+    return fit_to_shape(x, model.data_shape, source)
 
 
 # -- vectors (tabular data) ---------------------------------------------------
