@@ -32,7 +32,7 @@ def _train_rate(model_fn, fit, n, epochs=3):
 def bench_training(x):
     import keras
 
-    from vaekit import data as data_lib
+    from vaekit.batches import TrainingBatches
     from vaekit.config import Config
     from vaekit.train import build_model
 
@@ -42,10 +42,8 @@ def bench_training(x):
         return build_model(config, x.shape[1:], 45)
 
     def fit_pipeline(model, epochs):
-        batches = data_lib.TrainingBatches(x, 100, "dynamic", seed=0)
-        model.fit(
-            data_lib.as_py_dataset(batches), epochs=epochs, verbose=0, shuffle=False
-        )
+        batches = TrainingBatches(x, 100, "dynamic", seed=0)
+        model.fit(batches, epochs=epochs, verbose=0, shuffle=False)
 
     def fit_array(model, epochs):
         model.fit(x, batch_size=100, epochs=epochs, verbose=0)

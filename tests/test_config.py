@@ -12,10 +12,12 @@ from vaekit import VaekitError
 from vaekit.config import (
     FIELDS,
     Config,
+    choose_backend,
     from_dict,
     preset,
     preset_names,
     read_toml,
+    resolve,
     to_toml,
 )
 
@@ -260,3 +262,127 @@ def test_float_fields_keep_exact_values():
     for value in (0.1, 1 / 3, 1e-7, 123456.789, math.pi):
         config = Config(learning_rate=value, beta=value)
         assert round_trip(config).learning_rate == value
+
+
+# -- layering: default < preset < file < flags -------------------------------
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_resolve_without_layers_is_the_default_preset():
+    assert resolve() == from_dict(preset("default")) == Config()
+
+
+def test_resolve_each_layer_replaces_the_one_below(tmp_path):
+    tutorial = resolve(preset="tutorial")
+    assert tutorial == from_dict(preset("tutorial"))
+    assert (tutorial.latent_dim, tutorial.optimizer) == (2, "rmsprop")
+    # the file replaces what it names and keeps the preset's other settings
+    file = _write(tmp_path / "c.toml", 'latent_dim = 7\noptimizer = "sgd"\n')
+    layered = resolve(preset="tutorial", file=file)
+    assert (layered.latent_dim, layered.optimizer) == (7, "sgd")
+    assert layered.hidden_dims == tutorial.hidden_dims == (256,)
+    # flags replace the file
+    flagged = resolve(preset="tutorial", file=file, overrides={"latent_dim": 3})
+    assert (flagged.latent_dim, flagged.optimizer) == (3, "sgd")
+    assert flagged.hidden_dims == (256,)
+    # a file alone sits on the default preset
+    assert resolve(file=file) == Config(latent_dim=7, optimizer="sgd")
+
+
+def test_resolve_refuses_unknown_settings_naming_the_file(tmp_path):
+    file = _write(tmp_path / "mine.toml", "epochs = 3\nlayers = 7\n")
+    with pytest.raises(VaekitError, match=r"mine\.toml'?: unknown setting\(s\) layers"):
+        resolve(file=file)
+    with pytest.raises(VaekitError, match=r"--layers: unknown setting\(s\) layers"):
+        resolve(overrides={"layers": 7})
+    with pytest.raises(VaekitError, match="unknown preset 'huge'"):
+        resolve(preset="huge")
+    with pytest.raises(VaekitError, match="does not exist"):
+        resolve(file=tmp_path / "missing.toml")
+
+
+def test_resolve_names_where_a_bad_value_came_from(tmp_path):
+    file = _write(tmp_path / "bad.toml", 'epochs = "ten"\n')
+    with pytest.raises(VaekitError, match=r"bad\.toml'?: .*epochs.*'ten'"):
+        resolve(file=file)
+    # the flag replaces the file's bad value, so no error
+    assert resolve(file=file, overrides={"epochs": 2}).epochs == 2
+    good = _write(tmp_path / "good.toml", "epochs = 3\n")
+    with pytest.raises(VaekitError, match=r"^--latent-dim: .*latent_dim=0"):
+        resolve(file=good, overrides={"latent_dim": 0})
+    with pytest.raises(VaekitError, match=r"^--binarize: .*gaussian"):
+        resolve(overrides={"likelihood": "gaussian", "binarize": "static"})
+
+
+def test_invalid_values_are_keras_style_messages():
+    with pytest.raises(VaekitError) as info:
+        Config(latent_dim=0)
+    assert str(info.value) == (
+        "Invalid value for argument `latent_dim`: expected an integer >= 1. "
+        "Received: latent_dim=0"
+    )
+    with pytest.raises(VaekitError, match="one of adam, rmsprop, adamw, sgd"):
+        Config(optimizer="adamax")
+
+
+def test_config_uses_the_shared_sets_of_values():
+    from vaekit import checks, config
+
+    for name in ("OPTIMIZERS", "BACKENDS", "ACTIVATIONS"):
+        assert not hasattr(config, name)  # defined once, in vaekit.checks
+    for activation in checks.ACTIVATIONS:
+        assert Config(activation=activation).activation == activation
+    for name in checks.DECODER_STDS:
+        assert Config(decoder_std=name).decoder_std == name
+
+
+# -- the backend: --backend > config file > KERAS_BACKEND > default ---------
+
+
+@pytest.mark.parametrize(
+    "flag, file, environment, expected",
+    [
+        (None, None, None, None),
+        (None, None, "torch", "torch"),
+        (None, "tensorflow", None, "tensorflow"),
+        (None, "tensorflow", "tensorflow", "tensorflow"),
+        ("jax", "tensorflow", None, "jax"),
+        ("jax", "tensorflow", "torch", "jax"),
+        ("torch", None, "jax", "torch"),
+    ],
+)
+def test_choose_backend(flag, file, environment, expected):
+    assert choose_backend(flag, file, environment) == expected
+
+
+def test_choose_backend_refuses_an_environment_that_contradicts_the_file():
+    with pytest.raises(VaekitError) as info:
+        choose_backend(None, "jax", "torch", file="RUN/config.toml")
+    message = str(info.value)
+    assert "KERAS_BACKEND=torch" in message and "'jax'" in message
+    assert "RUN/config.toml" in message
+    assert "--backend jax" in message and "--backend torch" in message
+
+
+def test_resolve_applies_the_backend_rule(tmp_path):
+    file = _write(tmp_path / "c.toml", 'backend = "tensorflow"\nepochs = 2\n')
+    plain = _write(tmp_path / "plain.toml", "epochs = 2\n")
+    # the file's backend is kept, not replaced by the environment's default
+    assert resolve(file=file).backend == "tensorflow"
+    assert resolve(file=file, environment="tensorflow").backend == "tensorflow"
+    # the flag wins, and the config records the backend used
+    assert resolve(file=file, backend="jax", environment="torch").backend == "jax"
+    assert resolve(file=file, overrides={"backend": "jax"}).backend == "jax"
+    # without a backend in the file, the environment chooses, else the default
+    assert resolve(file=plain, environment="torch").backend == "torch"
+    assert resolve(file=plain).backend == "jax"
+    with pytest.raises(VaekitError, match="KERAS_BACKEND=torch.*--backend"):
+        resolve(file=file, environment="torch")
+    with pytest.raises(VaekitError, match=r"^KERAS_BACKEND: .*backend='numpy'"):
+        resolve(environment="numpy")
+    with pytest.raises(VaekitError, match=r"^--distribute: .*jax"):
+        resolve(overrides={"distribute": True}, backend="torch")

@@ -305,6 +305,20 @@ def test_bad_arguments_are_refused(correlated, x_shape, iw_samples, match):
         evaluate(model, np.zeros(x_shape, "float32"), iw_samples=iw_samples)
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"iw_samples": 2.5}, "Received: iw_samples=2.5"),
+        ({"max_memory": 0}, "Received: max_memory=0"),
+        ({"max_memory": float("nan")}, "Received: max_memory=nan"),
+    ],
+)
+def test_bad_settings_are_refused_naming_them(correlated, kwargs, match):
+    model = correlated.vae(np.ones(L))
+    with pytest.raises(ValueError, match=match):
+        evaluate(model, np.zeros((5, D), "float32"), **kwargs)
+
+
 def test_a_single_example_has_zero_stderr(orthogonal):
     model = orthogonal.vae(np.diag(orthogonal.post_cov))
     result = evaluate(model, orthogonal.x[:1], iw_samples=3)

@@ -7,14 +7,13 @@ VAEs fitted for an epoch or two, so the whole file takes seconds.
 """
 
 import io
-import math
 import os
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from vaekit import VaekitError, files, plots
+from vaekit import VaekitError, files, images, latent, plots
 from vaekit.cli import main
 
 
@@ -72,11 +71,11 @@ def model_files(tmp_path_factory, model2, model5):
 
 
 def _u8(x):
-    return plots.to_uint8(x, (0.0, 1.0))
+    return images.to_uint8(x, (0.0, 1.0))
 
 
 def _tile(grid, index, ncols, tile_shape, padding=1):
-    top, left = plots.tile_position(index, ncols, tile_shape, padding)
+    top, left = images.tile_position(index, ncols, tile_shape, padding)
     return grid[top : top + tile_shape[0], left : left + tile_shape[1]]
 
 
@@ -97,41 +96,6 @@ def _downscale(png, grid):
     assert scale >= 1 and png.shape[0] == grid.shape[0] * scale
     assert png.shape[1] == grid.shape[1] * scale
     return png[::scale, ::scale]
-
-
-# -- tiling -------------------------------------------------------------------
-
-
-def test_tile_images_places_every_tile():
-    rng = np.random.default_rng(0)
-    images = rng.random((23, 5, 7, 3)).astype(np.float32)
-    grid = plots.tile_images(images, ncols=6, padding=2, pad_value=-1.0)
-    assert grid.shape == (4 * (5 + 2) + 2, 6 * (7 + 2) + 2, 3)
-    mask = np.ones(grid.shape[:2], bool)
-    for i in range(23):
-        top, left = plots.tile_position(i, 6, (5, 7), 2)
-        np.testing.assert_array_equal(grid[top : top + 5, left : left + 7], images[i])
-        mask[top : top + 5, left : left + 7] = False
-    # Padding and the empty last cell hold the pad value only.
-    assert np.all(grid[mask] == -1.0)
-
-
-def test_tile_images_is_fast_for_thousands_of_tiles():
-    import time
-
-    images = np.random.default_rng(0).random((5000, 28, 28, 1), dtype=np.float32)
-    start = time.perf_counter()
-    grid = plots.tile_images(images)
-    assert time.perf_counter() - start < 2.0
-    assert grid.shape == (71 * 29 + 1, 71 * 29 + 1, 1)
-
-
-def test_to_uint8_and_display_range():
-    x = np.array([[0.0, 0.5], [1.0, 2.0]], np.float32)
-    np.testing.assert_array_equal(plots.to_uint8(x), [[0, 128], [255, 255]])
-    assert plots.display_range(np.array([0.2, 0.9])) == (0.0, 1.0)
-    assert plots.display_range(np.array([-2.0, 1.0]), np.array([3.0])) == (-2.0, 3.0)
-    assert plots.to_uint8(np.zeros((4, 4, 1))).shape == (4, 4)
 
 
 # -- samples and reconstructions ----------------------------------------------
@@ -158,7 +122,7 @@ def test_reconstruction_grid_pairs_originals_with_reconstructions(model2, digits
     pair = (8, 17)
     assert grid.shape == (6 * (8 + 3) + 3, 17 + 6)
     for i in range(6):
-        top, left = plots.tile_position(i, 1, pair, plots.PAIR_GAP)
+        top, left = images.tile_position(i, 1, pair, images.PAIR_GAP)
         # The left column holds the inputs, the right their reconstructions.
         np.testing.assert_array_equal(grid[top : top + 8, left : left + 8], _u8(x[i]))
         np.testing.assert_array_equal(
@@ -167,7 +131,7 @@ def test_reconstruction_grid_pairs_originals_with_reconstructions(model2, digits
     # The default layout: ceil(sqrt(n)) pairs per row.
     wide = plots.reconstruction_grid(model2, digits[0], n=16)
     assert wide.shape == (4 * 11 + 3, 4 * 20 + 3)
-    top, left = plots.tile_position(5, 4, pair, plots.PAIR_GAP)
+    top, left = images.tile_position(5, 4, pair, images.PAIR_GAP)
     np.testing.assert_array_equal(wide[top : top + 8, left : left + 8], _u8(x[5]))
     _not_blank(wide)
 
@@ -183,9 +147,9 @@ def test_rgb_images_keep_their_colours():
     grid = plots.sample_grid(model, n=9)
     assert grid.shape == (28, 28, 3)
     pairs = plots.reconstruction_grid(model, x[[0, 200]], n=2, pairs_per_row=2)
-    top, left = plots.tile_position(1, 2, (8, 17), plots.PAIR_GAP)
+    top, left = images.tile_position(1, 2, (8, 17), images.PAIR_GAP)
     np.testing.assert_array_equal(pairs[top : top + 8, left : left + 8], _u8(x[200]))
-    png = plots.png_bytes(pairs)
+    png = images.png_bytes(pairs)
     with Image.open(io.BytesIO(png)) as img:
         assert img.mode == "RGB"
         assert np.asarray(img)[:, :, 2].max() > 200  # the blue square survives
@@ -255,7 +219,7 @@ def test_manifold_decodes_the_inverse_cdf_grid(model2):
 
     grid = plots.manifold(model2, grid=7)
     values = norm.ppf(np.linspace(0.05, 0.95, 7))
-    np.testing.assert_allclose(plots.grid_values(7), values, rtol=1e-5)
+    np.testing.assert_allclose(latent.grid_values(7), values, rtol=1e-5)
     assert grid.shape == (7 * 9 + 1, 7 * 9 + 1)
     for row in range(7):
         for col in range(7):
@@ -270,13 +234,13 @@ def test_manifold_decodes_the_inverse_cdf_grid(model2):
 
 def test_traversal_rows_follow_the_most_active_units(model5, digits):
     x = digits[0][:500]
-    layout = plots.manifold_layout(model5, grid=5, x=x)
+    layout = latent.manifold_layout(model5, grid=5, x=x)
     variance = model5.encode(x)[0].var(axis=0)
     assert layout["kind"] == "traversal"
     assert list(layout["units"]) == list(np.argsort(-variance, kind="stable"))
     picture = plots.manifold(model5, layout=layout)
     assert picture.shape == (5 * 9 + 1, 5 * 9 + 1)
-    values = plots.grid_values(5)
+    values = latent.grid_values(5)
     for row, unit in enumerate(layout["units"]):
         for col in range(5):
             z = np.zeros((1, 5), np.float32)
@@ -286,7 +250,7 @@ def test_traversal_rows_follow_the_most_active_units(model5, digits):
                 _tile(picture, row * 5 + col, 5, (8, 8)), expected
             )
     # Without data the decoder's sensitivity ranks the units; rows limit them.
-    short = plots.manifold_layout(model5, grid=5, rows=2)
+    short = latent.manifold_layout(model5, grid=5, rows=2)
     assert len(short["units"]) == 2 and short["z"].shape == (2, 5, 5)
     assert plots.manifold(model5, layout=short).shape == (2 * 9 + 1, 5 * 9 + 1)
 
@@ -305,17 +269,6 @@ def test_interpolation_runs_between_the_two_encodings(model2, digits):
         )
     spherical = plots.interpolation(model2, x[0], x[7], steps=5, method="slerp")
     np.testing.assert_array_equal(spherical[:, :19], picture[:, :19])  # same start
-
-
-def test_slerp_keeps_the_norm_between_orthogonal_unit_vectors():
-    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
-    path = plots.slerp(a, b, np.linspace(0, 1, 9))
-    np.testing.assert_allclose(np.linalg.norm(path, axis=1), 1.0, atol=1e-12)
-    np.testing.assert_allclose(path[0], a, atol=1e-12)
-    np.testing.assert_allclose(path[-1], b, atol=1e-12)
-    np.testing.assert_allclose(path[4], [math.sqrt(0.5), math.sqrt(0.5), 0], atol=1e-12)
-    # Parallel vectors fall back to the straight line.
-    np.testing.assert_allclose(plots.slerp(a, 2 * a, [0.5])[0], 1.5 * a)
 
 
 def test_vectors_get_heatmaps_instead_of_image_grids():
@@ -339,15 +292,22 @@ def test_vectors_get_heatmaps_instead_of_image_grids():
     assert hasattr(plots.interpolation(model, x[0], x[1], 3), "savefig")
 
 
-def test_python_api_rejects_bad_input(model2, digits):
-    with pytest.raises(VaekitError, match="n must be >= 1"):
+def test_python_api_rejects_bad_input(model2, model5, digits):
+    # Bad arguments: ValueError naming them; data that does not fit: VaekitError.
+    with pytest.raises(ValueError, match="Received: n=0"):
         plots.sample_grid(model2, n=0)
+    with pytest.raises(ValueError, match="Received: temperature=-1"):
+        plots.sample_grid(model2, n=4, temperature=-1)
     with pytest.raises(VaekitError, match="expects"):
         plots.reconstruction_grid(model2, np.zeros((3, 5)), n=2)
-    with pytest.raises(VaekitError, match="steps"):
+    with pytest.raises(ValueError, match="Received: steps=1"):
         plots.interpolation(model2, digits[0][0], digits[0][1], steps=1)
-    with pytest.raises(VaekitError, match="grid"):
+    with pytest.raises(ValueError, match="Received: method='cubic'"):
+        plots.interpolation(model2, digits[0][0], digits[0][1], method="cubic")
+    with pytest.raises(ValueError, match="Received: grid=1"):
         plots.manifold(model2, grid=1)
+    with pytest.raises(ValueError, match="Received: rows=0"):
+        plots.manifold(model5, grid=3, rows=0)
 
 
 def test_save_picture_writes_pixel_exact_upscaled_png(tmp_path, model2):
@@ -356,7 +316,7 @@ def test_save_picture_writes_pixel_exact_upscaled_png(tmp_path, model2):
     plots.save_picture(str(path), grid)
     png, mode = _read_png(path)
     assert mode == "L"
-    assert png.shape[1] == grid.shape[1] * plots.picture_scale(grid) >= 500
+    assert png.shape[1] == grid.shape[1] * images.picture_scale(grid) >= 500
     np.testing.assert_array_equal(_downscale(png, grid), grid)
 
 
@@ -409,7 +369,7 @@ def test_cli_reconstruct_left_column_is_the_input(
     small = _downscale(png, grid)
     np.testing.assert_array_equal(small, grid)
     for i in range(9):
-        top, left = plots.tile_position(i, 3, (8, 17), plots.PAIR_GAP)
+        top, left = images.tile_position(i, 3, (8, 17), images.PAIR_GAP)
         np.testing.assert_array_equal(
             small[top : top + 8, left : left + 8], _u8(digits[0][i])
         )
@@ -449,7 +409,7 @@ def test_cli_plot_latent_and_manifold(tmp_path, model_files, model5):
     argv += ["--data", "digits", "--rows", "3"]
     assert main(argv) == 0
     png, _ = _read_png(manifold)
-    assert png.shape[0] // plots.picture_scale(expected) == 3 * 9 + 1
+    assert png.shape[0] // images.picture_scale(expected) == 3 * 9 + 1
 
 
 def test_cli_interpolate(tmp_path, model_files, model2, digits):
@@ -475,7 +435,7 @@ def test_cli_interpolate(tmp_path, model_files, model2, digits):
     "argv, message",
     [
         (["sample", "MISSING", "--output", "OUT.png"], "does not exist"),
-        (["sample", "M2", "-n", "0", "--output", "OUT.png"], "-n must be >= 1"),
+        (["sample", "M2", "-n", "0", "--output", "OUT.png"], "Received: -n=0"),
         (["sample", "M2", "--temperature", "-1", "--output", "OUT.png"], "temperature"),
         (["sample", "M2", "--output", "OUT.gif"], "unknown suffix"),
         (
@@ -561,3 +521,25 @@ def test_cli_bad_input_exits_2_and_writes_nothing(
     assert err.startswith("vaekit: error: ") and err.count("\n") == 1
     assert message in err
     assert os.listdir(tmp_path) == []
+
+
+def test_training_curves_draw_the_history(tmp_path):
+    from vaekit import runs
+
+    (tmp_path / "history.csv").write_text(
+        "epoch,loss,reconstruction,kl,val_loss\n1,9,8,1,9.5\n2,8,7.2,0.8,\n"
+    )
+    for source in (
+        tmp_path,
+        str(tmp_path / "history.csv"),
+        runs.read_history(tmp_path),
+    ):
+        fig = plots.training_curves(source)
+        loss, recon, kl = fig.axes
+        assert [line.get_label() for line in loss.lines] == ["training", "validation"]
+        np.testing.assert_array_equal(loss.lines[0].get_xdata(), [1, 2])
+        np.testing.assert_array_equal(loss.lines[0].get_ydata(), [9, 8])
+        np.testing.assert_array_equal(loss.lines[1].get_ydata(), [9.5, np.nan])
+        np.testing.assert_array_equal(recon.lines[0].get_ydata(), [8, 7.2])
+        assert len(recon.lines) == len(kl.lines) == 1
+        plots._pyplot().close(fig)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaekit import VaekitError, plots, report
+from vaekit import VaekitError, pictures, report, runs
 from vaekit.cli import main
 
 IMAGE_PICTURES = {
@@ -94,7 +94,7 @@ def _png(data):
 
 
 def _index(run):
-    with open(os.path.join(run, "plots", plots.PLOTS_INDEX)) as handle:
+    with open(os.path.join(run, "plots", runs.PLOTS_INDEX)) as handle:
         return {e["file"]: e for e in json.load(handle)["pictures"]}
 
 
@@ -164,11 +164,10 @@ def test_traversal_caption_names_the_rows_in_order_of_activity(run20):
     z_mean over the run's held-out data."""
     import re
 
-    from vaekit import config, data, train
-    from vaekit.models import load_model
+    from vaekit import data, train
 
-    model = load_model(os.path.join(run20, "model.keras"))
-    settings = config.from_dict(config.read_toml(os.path.join(run20, "config.toml")))
+    model = runs.load_model(run20)
+    settings = runs.load_config(run20)
     _, _, (x_eval, _, _) = train.prepare(data.load("digits"), settings)
     variance = model.encode(x_eval)[0].var(axis=0)
     caption = _index(run20)["manifold.png"]["caption"]
@@ -229,7 +228,7 @@ def test_tabular_runs_get_the_pictures_that_fit(tmp_path):
     shutil.copy(os.path.join(tmp_path, "h.csv"), os.path.join(run, "history.csv"))
     x = np.random.default_rng(0).normal(size=(50, 5)).astype(np.float32)
     y = np.random.default_rng(1).normal(size=50)  # a continuous target
-    entries = plots.write_run_pictures(run, model, x, y, grid=5)
+    entries = pictures.write_run_pictures(run, model, x, y, grid=5)
     assert [e["file"] for e in entries] == [
         "training_curves.png",
         "latent.png",

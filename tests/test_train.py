@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from vaekit import VaekitError
+from vaekit.checkpoint import load_checkpoint
 from vaekit.config import Config
-from vaekit.train import CHECKPOINT, load_checkpoint, train
+from vaekit.runs import CHECKPOINT
+from vaekit.train import build_model, train
 
 # Small but with enough steps per epoch that a signal lands mid-epoch.
 ARGS = [
@@ -124,9 +126,13 @@ def test_same_seed_same_weights(data_file, tmp_path, reference_run):
         iw_samples=1,
         validation_split=0.1,
     )
-    run = train(config, output=str(tmp_path / "again"), verbose=0)
+    run, metrics = train(config, output=str(tmp_path / "again"), verbose=0)
+    assert run == str(tmp_path / "again")
     for a, b in zip(_weights(run), _weights(reference_run), strict=True):
         np.testing.assert_array_equal(a, b)
+    # train() returns the metrics it wrote.
+    assert metrics == json.load(open(os.path.join(run, "metrics.json")))
+    assert metrics["split"] == "validation" and metrics["n"] == 200
 
 
 def test_sigint_then_resume_matches_uninterrupted(data_file, tmp_path, reference_run):
@@ -169,7 +175,6 @@ def test_sigterm_exits_143(data_file, tmp_path):
 def _checkpoint_loads(run):
     """The checkpoint opens and restores into the run's model."""
     from vaekit import config as config_lib
-    from vaekit.train import build_model
 
     config = config_lib.from_dict(
         config_lib.read_toml(os.path.join(run, "config.toml"))
@@ -216,7 +221,7 @@ def test_resume_of_finished_run_can_extend_epochs(data_file, tmp_path):
         epochs=1,
         eval_iw_samples=2,
     )
-    run = train(config, output=str(tmp_path / "run"), verbose=0)
+    run, _ = train(config, output=str(tmp_path / "run"), verbose=0)
     train(config.replace(epochs=2), resume=run, verbose=0)
     with open(os.path.join(run, "history.csv")) as handle:
         assert len(handle.read().splitlines()) == 1 + 2
@@ -249,7 +254,7 @@ def test_existing_run_folder_is_refused(data_file, tmp_path):
         epochs=1,
         eval_iw_samples=2,
     )
-    run = train(config, output=str(tmp_path / "run"), verbose=0)
+    run, _ = train(config, output=str(tmp_path / "run"), verbose=0)
     before = sorted(os.listdir(run))
     with pytest.raises(VaekitError, match="already exists.*--overwrite"):
         train(config, output=run, verbose=0)
@@ -263,6 +268,97 @@ def test_existing_run_folder_is_refused(data_file, tmp_path):
     assert (other / "precious.txt").read_text() == "keep me"
 
 
+def _history(run):
+    with open(os.path.join(run, "history.csv")) as handle:
+        lines = handle.read().splitlines()
+    keys = lines[0].split(",")
+    return [dict(zip(keys, line.split(","), strict=True)) for line in lines[1:]]
+
+
+def test_a_log_file_gets_one_line_per_epoch(data_file, tmp_path, capsys):
+    """Under pytest, as in a log file or CI, stdout is not a terminal: no
+    redrawn progress bar, one plain line per epoch."""
+    config = Config(
+        data=data_file,
+        hidden_dims=(16,),
+        latent_dim=2,
+        batch_size=100,
+        epochs=3,
+        eval_iw_samples=2,
+    )
+    run, _ = train(config, output=str(tmp_path / "run"))  # verbose="auto"
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 3 and "\r" not in out and "\x08" not in out
+    for epoch, (line, row) in enumerate(zip(lines, _history(run), strict=True)):
+        fields = line.split(" - ")
+        assert fields[0] == f"epoch {epoch + 1}/3"
+        assert fields[1] == f"{float(row['seconds']):.2f}s"
+        values = dict(field.split(": ") for field in fields[2:])
+        assert list(values) == [
+            "loss",
+            "reconstruction",
+            "kl",
+            "val_loss",
+            "val_reconstruction",
+            "val_kl",
+        ]
+        for key, text in values.items():
+            assert float(text) == pytest.approx(float(row[key]), abs=1e-4)
+
+
+def test_auto_verbosity_draws_the_bar_only_on_a_terminal():
+    from vaekit.train import _verbosity
+
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+    import unittest.mock
+
+    with unittest.mock.patch("sys.stdout", Stream(True)):
+        assert _verbosity("auto") == (1, False)
+    with unittest.mock.patch("sys.stdout", Stream(False)):
+        assert _verbosity("auto") == (0, True)
+        assert _verbosity(2) == (2, False) and _verbosity(0) == (0, False)
+
+
+def test_a_batch_larger_than_the_data_is_one_batch(tmp_path, capsys):
+    """50-row tables are common: a batch size of 500 trains on all the rows
+    at once, says so on one line, and checkpoints and resumes as usual."""
+    rng = np.random.default_rng(3)
+    path = str(tmp_path / "small.npy")
+    np.save(path, rng.random((50, 6)).astype(np.float32))
+    config = Config(
+        data=path,
+        hidden_dims=(8,),
+        latent_dim=2,
+        batch_size=500,
+        epochs=3,
+        eval_iw_samples=2,
+        validation_split=0.1,
+        binarize="dynamic",
+        lr_schedule="constant",  # cosine decays over `epochs`, which changes below
+    )
+    full, _ = train(config, output=str(tmp_path / "full"), verbose=0)
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "vaekit: batch size 500 is larger than the 45 training examples: each "
+        "epoch is one batch of all 45"
+    ]
+    assert [row["epoch"] for row in _history(full)] == ["1", "2", "3"]
+    meta, _ = load_checkpoint(full, build_model(config, (6,), 1))
+    assert (meta["epoch"], meta["step"]) == (3, 0)
+    # One epoch, then resumed to three: the same weights as straight through.
+    part, _ = train(config.replace(epochs=1), output=str(tmp_path / "part"), verbose=0)
+    train(config, resume=part, verbose=0)
+    for a, b in zip(_weights(part), _weights(full), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 DISTRIBUTED = """
 import os, sys
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
@@ -270,7 +366,7 @@ os.environ["KERAS_BACKEND"] = "jax"
 import jax
 import keras
 from vaekit.config import Config
-from vaekit.train import train
+from vaekit.train import build_model, train
 config = Config(data=sys.argv[1], hidden_dims=(16,), latent_dim=2, batch_size=50,
                 epochs=2, eval_iw_samples=2, distribute=sys.argv[3] == "1")
 train(config, output=sys.argv[2], verbose=0)
@@ -322,6 +418,11 @@ def _tutorial_run(tmp_path, epochs):
         "train",
         "--preset",
         "tutorial",
+        # The preset trains on the full MNIST (a download); CI has mnist5k.
+        "--data",
+        "mnist5k",
+        "--validation-split",
+        "0.02",
         "--output",
         run,
         "--quiet",

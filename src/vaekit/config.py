@@ -1,11 +1,12 @@
 """Run configuration: a frozen dataclass, read from and written to TOML.
 
-Every run folder holds the `config.toml` that produced it; `vaekit train
---config RUN/config.toml` runs it again.
+A run's settings come in layers, each replacing what it names: the default
+preset, then a named preset, then a config file, then command-line flags
+(`resolve`). Every run folder holds the `config.toml` that produced it,
+backend included; `vaekit train --config RUN/config.toml` runs it again.
 """
 
 import dataclasses
-import math
 import os
 import sys
 
@@ -14,23 +15,22 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from vaekit import VaekitError
+from vaekit import VaekitError, checks
+
+__all__ = [
+    "FIELDS",
+    "PRESET_DIR",
+    "Config",
+    "choose_backend",
+    "from_dict",
+    "preset",
+    "preset_names",
+    "read_toml",
+    "resolve",
+    "to_toml",
+]
 
 PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
-OPTIMIZERS = ("adam", "rmsprop", "adamw", "sgd")
-BACKENDS = ("jax", "tensorflow", "torch")
-ACTIVATIONS = (
-    "relu",
-    "tanh",
-    "elu",
-    "selu",
-    "gelu",
-    "silu",
-    "swish",
-    "softplus",
-    "leaky_relu",
-    "sigmoid",
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,76 +73,16 @@ class Config:
         self.validate()
 
     def validate(self):
-        """Raises VaekitError for a value no run can use."""
+        """Checks every setting with `vaekit.checks`.
 
-        def bad(name, expected):
-            value = getattr(self, name)
-            raise VaekitError(
-                f"invalid {name.replace('_', '-')} {value!r}: expected {expected}"
-            )
-
-        def positive_int(name, minimum=1):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                bad(name, f"an integer >= {minimum}")
-
-        for name in (
-            "epochs",
-            "batch_size",
-            "latent_dim",
-            "iw_samples",
-            "eval_iw_samples",
-        ):
-            positive_int(name)
-        for name in ("kl_warmup_epochs", "early_stopping", "seed"):
-            positive_int(name, 0)
-        if (
-            not isinstance(self.hidden_dims, tuple)
-            or not self.hidden_dims
-            or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d > 0
-                for d in self.hidden_dims
-            )
-        ):
-            bad("hidden_dims", "a comma-separated list of positive integers")
-        if self.binarize not in ("none", "static", "dynamic"):
-            bad("binarize", "none, static or dynamic")
-        if self.likelihood not in ("bernoulli", "gaussian"):
-            bad("likelihood", "bernoulli or gaussian")
-        if self.architecture not in ("mlp", "conv"):
-            bad("architecture", "mlp or conv")
-        if not isinstance(self.distribute, bool):
-            bad("distribute", "true or false")
-        if self.distribute and self.backend != "jax":
-            bad("distribute", "false unless the backend is jax")
-        if self.lr_schedule not in ("constant", "cosine"):
-            bad("lr_schedule", "constant or cosine")
-        if self.activation not in ACTIVATIONS:
-            bad("activation", " or ".join(ACTIVATIONS))
-        if self.optimizer not in OPTIMIZERS:
-            bad("optimizer", " or ".join(OPTIMIZERS))
-        if self.backend not in BACKENDS:
-            bad("backend", " or ".join(BACKENDS))
-        if self.likelihood == "gaussian" and self.binarize != "none":
-            bad("binarize", "none with the gaussian likelihood")
-        for name in ("learning_rate", "epsilon_std"):
-            value = getattr(self, name)
-            if not _is_number(value) or value <= 0:
-                bad(name, "a finite number > 0")
-        if not _is_number(self.beta) or self.beta < 0:
-            bad("beta", "a finite number >= 0")
-        if self.clipnorm is not None and (
-            not _is_number(self.clipnorm) or self.clipnorm <= 0
-        ):
-            bad("clipnorm", "a finite number > 0")
-        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
-            bad("dropout", "a rate in [0, 1)")
-        if not _is_number(self.validation_split) or not 0 <= self.validation_split < 1:
-            bad("validation_split", "a number in [0, 1)")
-        if self.decoder_std != "learned" and (
-            not _is_number(self.decoder_std) or self.decoder_std <= 0
-        ):
-            bad("decoder_std", "'learned' or a number > 0")
+        Raises:
+            VaekitError: for a value no run can use, naming the setting.
+        """
+        for name, rule in _RULES.items():
+            try:
+                rule(getattr(self, name), name, self)
+            except ValueError as exc:
+                raise _InvalidSetting(name, exc) from None
 
     def replace(self, **changes):
         """A copy with `changes` applied (and validated)."""
@@ -152,23 +92,111 @@ class Config:
         return dataclasses.asdict(self)
 
 
-def _is_number(value):
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
+class _InvalidSetting(VaekitError):
+    """A setting that fails its check; `field` names it, so that `from_dict`
+    can name the file or flag it came from."""
+
+    def __init__(self, field, error):
+        super().__init__(str(error))
+        self.field = field
+
+
+def _choice(choices):
+    return lambda value, name, config: checks.one_of(value, name, choices)
+
+
+def _count(minimum):
+    return lambda value, name, config: checks.integer(value, name, minimum)
+
+
+def _number(minimum=None, maximum=None, exclusive=()):
+    return lambda value, name, config: checks.number(
+        value, name, minimum, maximum, exclusive
     )
 
+
+def _hidden_dims(value, name, config):
+    if not isinstance(value, tuple) or not value:
+        raise checks.invalid(name, "a non-empty list of integers >= 1", value)
+    for size in value:
+        checks.integer(size, name)
+
+
+def _binarize(value, name, config):
+    checks.one_of(value, name, checks.BINARIZE)
+    if config.likelihood == "gaussian" and value != "none":
+        raise checks.invalid(name, "none with the gaussian likelihood", value)
+
+
+def _decoder_std(value, name, config):
+    if value not in checks.DECODER_STDS and not (checks.is_number(value) and value > 0):
+        raise checks.invalid(name, "'learned' or a number > 0", value)
+
+
+def _clipnorm(value, name, config):
+    if value is not None:
+        checks.number(value, name, minimum=0, exclusive=("minimum",))
+
+
+def _distribute(value, name, config):
+    if not isinstance(value, bool):
+        raise checks.invalid(name, "true or false", value)
+    if value and config.backend != "jax":
+        raise checks.invalid(name, "false unless the backend is jax", value)
+
+
+# One check per field, in the order of the messages a user sees first.
+_RULES = {
+    "epochs": _count(1),
+    "batch_size": _count(1),
+    "latent_dim": _count(1),
+    "iw_samples": _count(1),
+    "eval_iw_samples": _count(1),
+    "kl_warmup_epochs": _count(0),
+    "early_stopping": _count(0),
+    "seed": _count(0),
+    "hidden_dims": _hidden_dims,
+    "likelihood": _choice(checks.LIKELIHOODS),
+    "binarize": _binarize,
+    "architecture": _choice(checks.ARCHITECTURES),
+    "backend": _choice(checks.BACKENDS),
+    "distribute": _distribute,
+    "lr_schedule": _choice(checks.LR_SCHEDULES),
+    "activation": _choice(checks.ACTIVATIONS),
+    "optimizer": _choice(checks.OPTIMIZERS),
+    "learning_rate": _number(minimum=0, exclusive=("minimum",)),
+    "epsilon_std": _number(minimum=0, exclusive=("minimum",)),
+    "beta": _number(minimum=0),
+    "clipnorm": _clipnorm,
+    "dropout": _number(0, 1, exclusive=("maximum",)),
+    "validation_split": _number(0, 1, exclusive=("maximum",)),
+    "decoder_std": _decoder_std,
+}
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 
+def _where(source, key):
+    return source.get(key, "config") if isinstance(source, dict) else source
+
+
 def from_dict(values, source="config"):
-    """Builds a Config from a mapping, refusing unknown keys."""
+    """Builds a Config from a mapping of settings.
+
+    Args:
+        values: Settings by field name.
+        source: What the settings came from, for the messages: a name
+            (e.g. a file), or a dict of one name per setting.
+
+    Raises:
+        VaekitError: for an unknown setting or a bad value, naming its source.
+    """
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
+        where = _where(source, unknown[0])
+        names = [key for key in unknown if _where(source, key) == where]
         raise VaekitError(
-            f"{source}: unknown setting(s) {', '.join(unknown)}; known: "
+            f"{where}: unknown setting(s) {', '.join(names)}; known: "
             f"{', '.join(FIELDS)}"
         )
     values = dict(values)
@@ -176,12 +204,95 @@ def from_dict(values, source="config"):
         values["hidden_dims"] = tuple(values["hidden_dims"])
     try:
         return Config(**values)
+    except _InvalidSetting as exc:
+        raise VaekitError(f"{_where(source, exc.field)}: {exc}") from None
     except TypeError as exc:
-        raise VaekitError(f"{source}: {exc}") from None
+        raise VaekitError(f"{_where(source, None)}: {exc}") from None
+
+
+def choose_backend(flag=None, file_backend=None, environment=None, file="config"):
+    """The Keras backend of a run: `--backend` beats the config file, which
+    beats the environment; a file and an environment that disagree are
+    refused rather than one silently replacing the other.
+
+    Args:
+        flag: The `--backend` flag, or None.
+        file_backend: The `backend` the config file sets, or None.
+        environment: `KERAS_BACKEND` as the user set it, or None.
+        file: The config file, for the message.
+
+    Returns:
+        The backend, or None when nothing chooses one (the default applies).
+
+    Raises:
+        VaekitError: if the file and the environment disagree.
+    """
+    if flag is not None:
+        return flag
+    if file_backend is not None:
+        if environment is not None and environment != file_backend:
+            raise VaekitError(
+                f"KERAS_BACKEND={environment} conflicts with backend = "
+                f"{file_backend!r} in {file!r}: pass --backend {file_backend} or "
+                f"--backend {environment} to choose"
+            )
+        return file_backend
+    return environment
+
+
+def resolve(preset=None, file=None, overrides=None, backend=None, environment=None):
+    """The Config of a run: the default preset, then `preset`, then `file`,
+    then `overrides`, each replacing the settings it names.
+
+    Args:
+        preset: A preset name (see `preset_names`), or None.
+        file: A TOML config file (e.g. a run's `config.toml`), or None.
+        overrides: Settings given as command-line flags, by field name.
+        backend: The `--backend` flag (or `overrides["backend"]`), or None.
+        environment: `KERAS_BACKEND` as the user set it, or None. The backend
+            follows `choose_backend`.
+
+    Returns:
+        A validated Config.
+
+    Raises:
+        VaekitError: for an unknown preset, an unreadable file, an unknown
+            setting or a bad value, naming where it came from.
+    """
+    overrides = dict(overrides or {})
+    if backend is None:
+        backend = overrides.pop("backend", None)
+    file = None if file is None else os.fspath(file)
+    file_values = read_toml(file) if file is not None else {}
+    layers = [("the default settings", read_toml(_preset_file("default")))]
+    if preset is not None:
+        layers.append((f"preset {preset!r}", read_toml(_preset_file(preset))))
+    if file is not None:
+        layers.append((f"config file {file!r}", file_values))
+    layers += [
+        ("--" + key.replace("_", "-"), {key: overrides[key]}) for key in overrides
+    ]
+    values, source = {}, {}
+    for name, layer in layers:
+        values.update(layer)
+        source.update(dict.fromkeys(layer, name))
+    chosen = choose_backend(backend, file_values.get("backend"), environment, file)
+    if chosen is not None:
+        values["backend"] = chosen
+        if backend is not None:
+            source["backend"] = "--backend"
+        elif "backend" not in file_values:
+            source["backend"] = "KERAS_BACKEND"
+    return from_dict(values, source)
 
 
 def read_toml(path):
-    """Reads a Config from a TOML file (a flat table of settings)."""
+    """The settings of a TOML file (a flat table), as a dict.
+
+    Raises:
+        VaekitError: if the file is missing, unreadable or not valid TOML.
+    """
+    path = os.fspath(path)
     try:
         with open(path, "rb") as handle:
             values = tomllib.load(handle)
@@ -194,17 +305,22 @@ def read_toml(path):
     return values
 
 
-def preset(name):
-    """The settings of a named preset (`default`, `tutorial`, ...)."""
+def _preset_file(name):
     path = os.path.join(PRESET_DIR, f"{name}.toml")
     if not os.path.isfile(path):
         raise VaekitError(
             f"unknown preset {name!r}: choose one of {', '.join(preset_names())}"
         )
-    return read_toml(path)
+    return path
+
+
+def preset(name):
+    """The settings of a named preset (`default`, `tutorial`, ...)."""
+    return read_toml(_preset_file(name))
 
 
 def preset_names():
+    """The names of the presets, sorted."""
     return sorted(f[:-5] for f in os.listdir(PRESET_DIR) if f.endswith(".toml"))
 
 

@@ -1,34 +1,39 @@
 """Datasets: the embedded defaults, Keras' downloadable sets and the user's
-own files, scaled and checked for the model.
+own files, scaled and checked for the model, and split for training.
 
 A dataset spec is a name (`mnist5k`, `digits`, `mnist`, `fashion_mnist`) or a
 path: `.npy`, `.npz`, `.csv`, a folder with the four IDX files of an
 MNIST-like set, or a folder of PNG/JPEG images (one sub-folder per class, or
-flat). Images have the shape `(H, W, C)`; tabular rows `(D,)`.
+flat; see `vaekit.readers`). Images have the shape `(H, W, C)`; tabular rows
+`(D,)`.
 """
 
-import csv
 import dataclasses
-import gzip
 import math
 import os
-import zipfile
-import zlib
 
 import numpy as np
 
-from vaekit import VaekitError
+from vaekit import VaekitError, checks, readers
+
+__all__ = [
+    "DOWNLOADABLE",
+    "EMBEDDED",
+    "Dataset",
+    "as_images",
+    "binarize",
+    "check_for_likelihood",
+    "fit_to_shape",
+    "load",
+    "load_digits",
+    "load_keras_dataset",
+    "load_mnist5k",
+    "to_float",
+    "train_validation_split",
+]
 
 EMBEDDED = ("mnist5k", "digits")
 DOWNLOADABLE = ("mnist", "fashion_mnist")
-BINARIZE = ("none", "static", "dynamic")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-IDX_NAMES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
 
 
 @dataclasses.dataclass
@@ -76,7 +81,7 @@ class Dataset:
             if self.y_train is not None and self.y_test is not None:
                 y = np.concatenate([self.y_train, self.y_test])
             return np.concatenate([self.x_train, self.x_test]), y
-        raise VaekitError(f"unknown split {which!r}: use train, test or all")
+        raise checks.invalid("which", "one of " + ", ".join(checks.SPLITS), which)
 
 
 # -- scaling and checks -------------------------------------------------
@@ -127,7 +132,13 @@ def as_images(x):
 
 
 def check_for_likelihood(x, likelihood, source):
-    """The Bernoulli likelihood needs data in [0, 1]."""
+    """The Bernoulli likelihood needs data in [0, 1].
+
+    Raises:
+        ValueError: for an unknown `likelihood`.
+        VaekitError: if `x` (named `source`) does not suit it.
+    """
+    checks.one_of(likelihood, "likelihood", checks.LIKELIHOODS)
     if likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
         raise VaekitError(
             f"{source}: the bernoulli likelihood needs values in [0, 1], got "
@@ -164,9 +175,39 @@ def binarize(x, seed):
     return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
 
 
-def _labels(y, n, source):
-    if y is None:
+def train_validation_split(x, y, fraction, seed):
+    """A seeded random split of the training data into train and validation:
+    `((x_train, y_train), (x_val, y_val))`, with `round(n * fraction)`
+    validation examples (at least one if `fraction > 0`).
+
+    Raises:
+        ValueError: if `fraction` is not in [0, 1).
+        VaekitError: if no training example would be left.
+    """
+    checks.number(fraction, "fraction", 0, 1, exclusive=("maximum",))
+    n = len(x)
+    n_val = int(round(n * fraction))
+    if fraction > 0 and n_val == 0:
+        n_val = 1
+    if n - n_val < 1:
+        raise VaekitError(
+            f"{n} examples are too few for a validation split of {fraction}"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    val, train = order[:n_val], order[n_val:]
+    y_train = None if y is None else y[train]
+    y_val = None if y is None else y[val]
+    return (x[train], y_train), (x[val], y_val)
+
+
+# -- loaders ------------------------------------------------------------
+
+
+def _labels(part, n):
+    """Checks the `(labels, source)` of `n` examples; None stays None."""
+    if part is None:
         return None
+    y, source = part
     y = np.asarray(y)
     if y.dtype == object or y.dtype.kind not in "biuf":
         raise VaekitError(f"{source}: labels must be numeric, got dtype {y.dtype}")
@@ -176,7 +217,28 @@ def _labels(y, n, source):
     return y
 
 
-# -- loaders ------------------------------------------------------------
+def _dataset(name, parts):
+    """A `Dataset` of the raw parts a reader returns (see `vaekit.readers`):
+    scaled, checked, labels matched to examples."""
+
+    def examples(key):
+        x, source = parts[key]
+        return to_float(as_images(x), source)
+
+    x_train = examples("x_train")
+    x_test = examples("x_test") if "x_test" in parts else None
+    if x_test is not None and x_test.shape[1:] != x_train.shape[1:]:
+        raise VaekitError(
+            f"{name}: training examples have shape {x_train.shape[1:]}, test examples "
+            f"{x_test.shape[1:]}; they must match"
+        )
+    return Dataset(
+        name,
+        x_train,
+        _labels(parts.get("y_train"), len(x_train)),
+        x_test,
+        None if x_test is None else _labels(parts.get("y_test"), len(x_test)),
+    )
 
 
 def load_mnist5k():
@@ -210,297 +272,22 @@ def load_keras_dataset(name):
             "; offline, use --data mnist5k or digits (embedded), or a local copy: a "
             "folder of IDX files, .npz, .npy, .csv or images"
         ) from None
-    return Dataset(
-        name,
-        to_float(as_images(x_train), name),
-        y_train.astype(np.int64),
-        to_float(as_images(x_test), name),
-        y_test.astype(np.int64),
-    )
-
-
-def _open_maybe_gz(path):
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-
-
-def read_idx(path):
-    """Reads one IDX file (optionally gzipped) into a numpy array."""
-    try:
-        with _open_maybe_gz(path) as handle:
-            raw = handle.read()
-    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise VaekitError(f"{path}: cannot read IDX file ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise VaekitError(
-            f"{path}: not an IDX file of unsigned bytes (bad magic number)"
-        )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise VaekitError(f"{path}: truncated IDX header")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    size = math.prod(dims)
-    if len(raw) - header != size:
-        raise VaekitError(
-            f"{path}: IDX payload has {len(raw) - header} bytes, header says {size} "
-            f"(shape {dims}); the file is truncated or corrupt"
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
-
-
-def _find_idx(folder, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            return path
-    alt = stem.replace("-idx", ".idx")
-    for name in (alt, alt + ".gz"):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-def load_idx_folder(folder):
-    """A folder with MNIST-style IDX files: train images (required), train
-    labels, t10k images and labels (optional)."""
-    paths = {key: _find_idx(folder, stem) for key, stem in IDX_NAMES.items()}
-    if paths["x_train"] is None:
-        return None
-    arrays = {key: read_idx(p) if p else None for key, p in paths.items()}
-    x_train = to_float(as_images(arrays["x_train"]), paths["x_train"])
-    x_test = None
-    if arrays["x_test"] is not None:
-        x_test = to_float(as_images(arrays["x_test"]), paths["x_test"])
-        if x_test.shape[1:] != x_train.shape[1:]:
-            raise VaekitError(
-                f"{folder}: train images are {x_train.shape[1:]}, test images "
-                f"{x_test.shape[1:]}; they must match"
-            )
-    return Dataset(
-        folder,
-        x_train,
-        _labels(arrays["y_train"], len(x_train), paths["y_train"]),
-        x_test,
-        _labels(arrays["y_test"], len(x_test), paths["y_test"])
-        if x_test is not None
-        else None,
-    )
-
-
-def load_image_folder(folder):
-    """A folder of PNG/JPEG images, flat or with one sub-folder per class.
-    All images must have the same size; greyscale stays one channel."""
-    from PIL import Image, UnidentifiedImageError
-
-    entries = sorted(os.listdir(folder))
-    classes = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
-    files, labels = [], []
-    if classes:
-        for label, cls in enumerate(classes):
-            for name in sorted(os.listdir(os.path.join(folder, cls))):
-                if name.lower().endswith(IMAGE_SUFFIXES):
-                    files.append(os.path.join(folder, cls, name))
-                    labels.append(label)
-    else:
-        files = [
-            os.path.join(folder, e)
-            for e in entries
-            if e.lower().endswith(IMAGE_SUFFIXES)
-        ]
-    if not files:
-        return None
-    images = []
-    for path in files:
-        try:
-            with Image.open(path) as img:
-                img.load()
-                mode = "L" if img.mode in ("L", "1", "I;16", "I", "LA") else "RGB"
-                images.append(np.asarray(img.convert(mode)))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise VaekitError(f"{path}: cannot read image ({exc})") from None
-        # Pillow's decoders raise many other types on corrupt bytes
-        # (DecompressionBombError, struct.error, zlib.error, ...)
-        except Exception as exc:  # noqa: BLE001
-            raise VaekitError(
-                f"{path}: cannot read image ({type(exc).__name__}: {exc})"
-            ) from None
-    if any(im.ndim == 3 for im in images):
-        images = [
-            np.repeat(im[..., None], 3, -1) if im.ndim == 2 else im for im in images
-        ]
-    shapes = {im.shape for im in images}
-    if len(shapes) > 1:
-        raise VaekitError(
-            f"{folder}: images have different sizes {sorted(shapes)[:3]}; resize them "
-            "to one size first"
-        )
-    x = to_float(as_images(np.stack(images)), folder)
-    return Dataset(folder, x, np.asarray(labels, dtype=np.int64) if classes else None)
-
-
-NPY_MAGIC = b"\x93NUMPY"
-
-
-def _pickle_error(path, what):
-    return VaekitError(
-        f"{path}: holds pickled Python objects, which vaekit never loads "
-        f"(unsafe); save {what} instead"
-    )
-
-
-def _read_array(read, path, what):
-    """Runs `read()` (an `np.load` or an npz member access) and turns every
-    way a corrupt file fails inside numpy into a VaekitError."""
-    try:
-        x = read()
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise _pickle_error(path, what) from None
-        raise VaekitError(f"{path}: corrupt or truncated ({exc})") from None
-    except MemoryError:
-        raise VaekitError(
-            f"{path}: the header declares an array too large for memory; the file "
-            "is corrupt"
-        ) from None
-    # numpy's header parser and zlib raise many types on corrupt bytes
-    except Exception as exc:  # noqa: BLE001
-        raise VaekitError(
-            f"{path}: corrupt or truncated ({type(exc).__name__}: {exc})"
-        ) from None
-    if not isinstance(x, np.ndarray):
-        raise VaekitError(f"{path}: corrupt: a member is not a .npy array")
-    return x
-
-
-def load_npy(path):
-    try:
-        with open(path, "rb") as handle:
-            magic = handle.read(len(NPY_MAGIC))
-    except OSError as exc:
-        raise VaekitError(f"{path}: cannot read .npy file ({exc})") from None
-    if magic != NPY_MAGIC:
-        raise VaekitError(
-            f"{path}: not a .npy file (no NUMPY magic bytes); save arrays with "
-            "numpy.save"
-        )
-    x = _read_array(lambda: np.load(path, allow_pickle=False), path, "a numeric array")
-    return Dataset(path, to_float(as_images(x), path))
-
-
-def load_npz(path):
-    if not zipfile.is_zipfile(path):
-        raise VaekitError(
-            f"{path}: not a .npz file (not a zip archive, or truncated); save "
-            "arrays with numpy.savez"
-        )
-    try:
-        archive = np.load(path, allow_pickle=False)
-    # zipfile raises many types on corrupt archives (NotImplementedError for
-    # a garbled version field, ...)
-    except Exception as exc:  # noqa: BLE001
-        raise VaekitError(
-            f"{path}: not a valid .npz file ({type(exc).__name__}: {exc})"
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise VaekitError(f"{path}: not a valid .npz file (no archive of arrays)")
-    with archive:
-        keys = set(archive.files)
-        if "x_train" in keys:
-            names = {k: k for k in IDX_NAMES if k in keys}
-        elif "x" in keys:
-            names = {"x_train": "x"}
-            if "y" in keys:
-                names["y_train"] = "y"
-        else:
-            raise VaekitError(
-                f"{path}: expected arrays x_train (and x_test, y_train, y_test) or "
-                f"x (and y); found {sorted(keys)}"
-            )
-        arrays = {
-            key: _read_array(
-                lambda name=name: archive[name], f"{path}[{name}]", "numeric arrays"
-            )
-            for key, name in names.items()
-        }
-    x_train = to_float(as_images(arrays["x_train"]), f"{path}[x_train]")
-    x_test = None
-    if "x_test" in arrays:
-        x_test = to_float(as_images(arrays["x_test"]), f"{path}[x_test]")
-        if x_test.shape[1:] != x_train.shape[1:]:
-            raise VaekitError(
-                f"{path}: x_train examples are {x_train.shape[1:]}, x_test "
-                f"{x_test.shape[1:]}; they must match"
-            )
-    return Dataset(
-        path,
-        x_train,
-        _labels(arrays.get("y_train"), len(x_train), f"{path}[y_train]"),
-        x_test,
-        _labels(arrays.get("y_test"), len(x_test), f"{path}[y_test]")
-        if x_test is not None
-        else None,
-    )
-
-
-def load_csv(path, label_column=None):
-    """A numeric CSV, with or without a header row. `label_column` (a header
-    name or a 0-based index) is taken out as labels."""
-    try:
-        with open(path, newline="") as handle:
-            rows = [
-                row for row in csv.reader(handle) if row and any(c.strip() for c in row)
-            ]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise VaekitError(f"{path}: cannot read CSV ({exc})") from None
-    if not rows:
-        raise VaekitError(f"{path}: the CSV file is empty")
-    header = None
-    try:
-        [float(c) for c in rows[0]]
-    except ValueError:
-        header, rows = [c.strip() for c in rows[0]], rows[1:]
-    if not rows:
-        raise VaekitError(f"{path}: the CSV file has a header but no data rows")
-    width = len(rows[0])
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            line = i + (2 if header else 1)
-            raise VaekitError(
-                f"{path}: line {line} has {len(row)} columns, expected {width} "
-                "(ragged rows)"
-            )
-    try:
-        table = np.array([[float(c) for c in row] for row in rows], dtype=np.float64)
-    except ValueError as exc:
-        raise VaekitError(f"{path}: non-numeric value in CSV ({exc})") from None
-    y = None
-    if label_column is not None:
-        if header is not None and label_column in header:
-            index = header.index(label_column)
-        elif str(label_column).lstrip("-").isdigit():
-            index = int(label_column)
-        else:
-            raise VaekitError(
-                f"{path}: no label column {label_column!r}; columns are "
-                f"{header if header else list(range(width))}"
-            )
-        if not -width <= index < width:
-            raise VaekitError(
-                f"{path}: label column {index} out of range 0..{width - 1}"
-            )
-        y = table[:, index]
-        table = np.delete(table, index, axis=1)
-        if table.shape[1] == 0:
-            raise VaekitError(f"{path}: no feature columns besides the label")
-    x = to_float(table, path)
-    return Dataset(path, x, y)
+    parts = {
+        "x_train": x_train,
+        "y_train": y_train.astype(np.int64),
+        "x_test": x_test,
+        "y_test": y_test.astype(np.int64),
+    }
+    return _dataset(name, {key: (value, name) for key, value in parts.items()})
 
 
 def load(spec, label_column=None):
     """Loads a dataset from its spec (see the module docstring).
+
+    Args:
+        spec: A name or a path.
+        label_column: For a CSV file: the header name or 0-based index of a
+            column of labels.
 
     Raises:
         VaekitError: if the spec names nothing loadable or the data is bad.
@@ -517,111 +304,4 @@ def load(spec, label_column=None):
             f"data {spec!r} is neither a known name ({', '.join(EMBEDDED + DOWNLOADABLE)}) "
             "nor an existing file or folder"
         )
-    if os.path.isdir(spec):
-        dataset = load_idx_folder(spec) or load_image_folder(spec)
-        if dataset is None:
-            raise VaekitError(
-                f"folder {spec!r} holds neither MNIST-style IDX files "
-                "(train-images-idx3-ubyte[.gz], ...) nor PNG/JPEG images"
-            )
-        return dataset
-    if not os.access(spec, os.R_OK):
-        raise VaekitError(f"data file {spec!r} is not readable (permissions)")
-    if os.path.getsize(spec) == 0:
-        raise VaekitError(f"data file {spec!r} is empty")
-    suffix = os.path.splitext(spec)[1].lower()
-    if suffix == ".npy":
-        return load_npy(spec)
-    if suffix == ".npz":
-        return load_npz(spec)
-    if suffix == ".csv":
-        return load_csv(spec, label_column)
-    if suffix in IMAGE_SUFFIXES or suffix == ".gz" or "idx" in os.path.basename(spec):
-        raise VaekitError(
-            f"data {spec!r}: pass the folder that holds the images or IDX files"
-        )
-    raise VaekitError(
-        f"data file {spec!r} has an unknown format: use .npy, .npz, .csv, a folder of "
-        "IDX files or a folder of images"
-    )
-
-
-def train_validation_split(x, y, fraction, seed):
-    """A seeded random split of the training data into train and validation."""
-    n = len(x)
-    n_val = int(round(n * fraction))
-    if fraction > 0 and n_val == 0:
-        n_val = 1
-    if n - n_val < 1:
-        raise VaekitError(
-            f"{n} examples are too few for a validation split of {fraction}"
-        )
-    order = np.random.default_rng(seed).permutation(n)
-    val, train = order[:n_val], order[n_val:]
-    y_train = None if y is None else y[train]
-    y_val = None if y is None else y[val]
-    return (x[train], y_train), (x[val], y_val)
-
-
-class TrainingBatches:
-    """Batches for `VAE.fit`: reshuffled every epoch and, with dynamic
-    binarization, a fresh Bernoulli draw of every value each time an example
-    is seen (the protocol of Burda et al. 2015).
-
-    Each epoch's order and draws depend only on `(seed, epoch)`, so a run
-    resumed at epoch k sees the same batches as an uninterrupted one.
-    Wrapped by `as_py_dataset` into a `keras.utils.PyDataset`.
-    """
-
-    def __init__(self, x, batch_size, binarize="none", seed=0, epoch=0):
-        self.x = x
-        self.batch_size = int(batch_size)
-        self.binarize = binarize
-        self.seed = int(seed)
-        self.set_epoch(epoch)
-
-    def set_epoch(self, epoch, skip=0):
-        """Selects the epoch's order; `skip` leaves out its first batches
-        (to finish an epoch that was interrupted after `skip` steps)."""
-        self.epoch = int(epoch)
-        self.skip = int(skip)
-        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(
-            len(self.x)
-        )
-
-    def __len__(self):
-        return math.ceil(len(self.x) / self.batch_size) - self.skip
-
-    def __getitem__(self, index):
-        index += self.skip
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        batch = self.x[rows]
-        if self.binarize == "dynamic":
-            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
-            batch = (rng.random(batch.shape, dtype=np.float32) < batch).astype(
-                np.float32
-            )
-        return (batch,)
-
-    def on_epoch_end(self):
-        self.set_epoch(self.epoch + 1)
-
-
-def as_py_dataset(batches):
-    """Wraps `TrainingBatches` in a `keras.utils.PyDataset` (single worker)."""
-    import keras
-
-    class _Batches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__(workers=1, use_multiprocessing=False)
-
-        def __len__(self):
-            return len(batches)
-
-        def __getitem__(self, index):
-            return batches[index]
-
-        def on_epoch_end(self):
-            batches.on_epoch_end()
-
-    return _Batches()
+    return _dataset(spec, readers.read_path(spec, label_column))

@@ -8,7 +8,10 @@ import math
 import keras
 import numpy as np
 
+from vaekit import checks
 from vaekit.losses import gaussian_kl
+
+__all__ = ["ACTIVE_UNIT_THRESHOLD", "DEFAULT_MAX_MEMORY", "evaluate", "plan_chunks"]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes of activations per chunk
 ACTIVE_UNIT_THRESHOLD = 0.01
@@ -64,16 +67,16 @@ def evaluate(
         A dict with `elbo`, `log_likelihood`, `log_likelihood_stderr`,
         `reconstruction`, `kl` (nats per example, means over the data),
         `active_units`, `n` and `iw_samples`.
+
+    Raises:
+        ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
+            empty or not of the model's input shape.
     """
     x = np.asarray(x, dtype="float32")
     n = len(x)
-    iw_samples = int(iw_samples)
     # k = 0 or no data would end in log(0) or a mean of nothing (NaN).
-    if iw_samples < 1:
-        raise ValueError(
-            "Invalid value for argument `iw_samples`. Expected an integer >= 1. "
-            f"Received: iw_samples={iw_samples}"
-        )
+    checks.integer(iw_samples, "iw_samples")
+    checks.number(max_memory, "max_memory", minimum=0, exclusive=("minimum",))
     if n == 0 or tuple(x.shape[1:]) != tuple(model.data_shape):
         raise ValueError(
             f"Expected data of shape (n >= 1, *{tuple(model.data_shape)}), the "

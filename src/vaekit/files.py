@@ -7,12 +7,25 @@ either the old file or the new one.
 """
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
 import zipfile
 
-from vaekit import VaekitError
+from vaekit import VaekitError, runs
+
+__all__ = [
+    "atomic_path",
+    "check_model_file",
+    "save_figure",
+    "save_model",
+    "save_npy",
+    "write_bytes",
+    "write_csv",
+    "write_json",
+    "write_text",
+]
 
 
 @contextlib.contextmanager
@@ -61,6 +74,21 @@ def write_bytes(path, data):
         handle.write(data)
 
 
+def write_csv(path, header, rows):
+    """Writes a table of numbers as CSV: the `header` line, then one line per
+    row, each value with 7 significant digits (all of a float32).
+
+    Args:
+        path: The file to write.
+        header: The column names.
+        rows: An iterable of rows (e.g. a 2-D array), each as long as `header`.
+    """
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([f"{value:.7g}" for value in row] for row in rows)
+
+
 def write_json(path, obj):
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
@@ -95,11 +123,11 @@ def check_model_file(path):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise VaekitError(
-            f"model file {path!r} is a folder: pass the model.keras file inside a run"
+            f"model file {path!r} is a folder: pass the {runs.MODEL} file inside a run"
         )
     if not os.path.isfile(path):
         raise VaekitError(
-            f"model file {path!r} does not exist: pass the model.keras of a run"
+            f"model file {path!r} does not exist: pass the {runs.MODEL} of a run"
         )
     try:
         is_zip = zipfile.is_zipfile(path)

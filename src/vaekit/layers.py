@@ -1,10 +1,13 @@
 """Keras layers of vaekit."""
 
-import math
 import numbers
 
 import keras
 from keras import ops
+
+from vaekit import checks
+
+__all__ = ["Sampling"]
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -42,21 +45,11 @@ class Sampling(keras.layers.Layer):
 
     def __init__(self, epsilon_std=1.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if (
-            isinstance(epsilon_std, bool)
-            or not isinstance(epsilon_std, numbers.Real)
-            or not math.isfinite(epsilon_std)
-            or epsilon_std < 0
-        ):
-            raise ValueError(
-                "Invalid value for argument `epsilon_std`. Expected a finite "
-                f"float >= 0. Received: epsilon_std={epsilon_std}"
-            )
+        if isinstance(epsilon_std, numbers.Real) and not isinstance(epsilon_std, bool):
+            epsilon_std = float(epsilon_std)  # numpy scalars too
+        checks.number(epsilon_std, "epsilon_std", minimum=0)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                "Invalid value for argument `seed`. Expected an integer or "
-                f"None. Received: seed={seed}"
-            )
+            raise checks.invalid("seed", "an integer or None", seed)
         self.epsilon_std = float(epsilon_std)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)

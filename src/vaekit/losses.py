@@ -11,6 +11,14 @@ import math
 import keras
 from keras import ops
 
+__all__ = [
+    "bernoulli_log_likelihood",
+    "gaussian_kl",
+    "gaussian_log_likelihood",
+    "importance_weighted_bound",
+    "standard_normal_log_prob",
+]
+
 _LOG_2PI = math.log(2.0 * math.pi)
 
 

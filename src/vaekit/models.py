@@ -1,13 +1,16 @@
-"""Encoder, decoder and the combined VAE model."""
+"""The combined VAE model: encoder, `Sampling`, decoder, and its loss.
+
+The networks themselves are built by `vaekit.networks` (re-exported here as
+`build_encoder` and `build_decoder`).
+"""
 
 import math
-import numbers
 import os
 
 import keras
 from keras import ops
 
-from vaekit import VaekitError, files
+from vaekit import VaekitError, checks, files
 from vaekit.layers import Sampling
 from vaekit.losses import (
     bernoulli_log_likelihood,
@@ -16,246 +19,9 @@ from vaekit.losses import (
     importance_weighted_bound,
     standard_normal_log_prob,
 )
+from vaekit.networks import build_decoder, build_encoder
 
-LIKELIHOODS = ("bernoulli", "gaussian")
-ARCHITECTURES = ("mlp", "conv")
-
-
-def _is_finite_number(value):
-    # bool is an int to Python, and NaN fails every comparison, so a plain
-    # `value < 0` check lets both through.
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
-def _check_dims(hidden_dims, latent_dim):
-    hidden_dims = tuple(hidden_dims)
-    if not all(isinstance(d, int) and d > 0 for d in hidden_dims):
-        raise ValueError(
-            "Invalid value for argument `hidden_dims`. Expected positive "
-            f"integers. Received: hidden_dims={hidden_dims}"
-        )
-    if not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(
-            "Invalid value for argument `latent_dim`. Expected an integer "
-            f">= 1. Received: latent_dim={latent_dim}"
-        )
-    return hidden_dims
-
-
-def _check_conv_shape(shape, hidden_dims):
-    if len(shape) != 3:
-        raise ValueError(
-            "The conv architecture needs images of shape (height, width, "
-            f"channels). Received: shape={shape}"
-        )
-    factor = 2 ** len(hidden_dims)
-    if shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"The conv architecture halves height and width {len(hidden_dims)} "
-            f"times, so both must be divisible by {factor}. Received: "
-            f"shape={shape}, hidden_dims={hidden_dims}"
-        )
-
-
-def _initializers(seed):
-    """Returns a function giving a fresh Glorot-uniform initializer, seeded
-    `seed, seed + 1, ...` when `seed` is given."""
-    counter = iter(range(10**9))
-
-    def init():
-        return keras.initializers.GlorotUniform(
-            seed=None if seed is None else seed + next(counter)
-        )
-
-    return init
-
-
-def _dropout(h, rate, seed, index):
-    if not rate:
-        return h
-    if not 0 <= rate < 1:
-        raise ValueError(
-            f"Invalid value for argument `dropout`. Expected a rate in [0, 1). "
-            f"Received: dropout={rate}"
-        )
-    return keras.layers.Dropout(
-        rate, seed=None if seed is None else seed + 500 + index, name=f"dropout_{index}"
-    )(h)
-
-
-def build_encoder(
-    input_shape,
-    hidden_dims=(512, 256),
-    latent_dim=32,
-    activation="relu",
-    architecture="mlp",
-    name="encoder",
-    seed=None,
-    dropout=0.0,
-):
-    """Builds the inference network ``x -> [z_mean, z_log_var]``.
-
-    As in the tutorial, two linear `Dense(latent_dim)` heads sit on the last
-    hidden layer; the second predicts the log-variance (not the standard
-    deviation) of q(z|x), which cannot produce `log(0)`.
-
-    Args:
-        input_shape: Shape of one example, `(D,)` for vectors or
-            `(H, W, C)` / `(H, W)` for images. Images keep their shape.
-        hidden_dims: Units of each hidden `Dense` layer (`"mlp"`), or filters
-            of each stride-2 `Conv2D` layer (`"conv"`).
-        latent_dim: Number of latent units.
-        activation: Activation of the hidden layers.
-        architecture: `"mlp"` or `"conv"` (needs `(H, W, C)` inputs with `H`
-            and `W` divisible by `2 ** len(hidden_dims)`).
-        name: Name of the model.
-        seed: Optional integer: seeds every layer's kernel initializer, so
-            the same seed builds the same weights in any process.
-        dropout: Rate of a `Dropout` layer after each hidden MLP layer (a
-            regularizer for small data sets; 0: none).
-
-    Returns:
-        A functional `keras.Model` with outputs `[z_mean, z_log_var]`, each
-        of shape `(batch, latent_dim)`.
-
-    Raises:
-        ValueError: if an argument is invalid.
-    """
-    hidden_dims = _check_dims(hidden_dims, latent_dim)
-    input_shape = tuple(int(s) for s in input_shape)
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"Invalid value for argument `architecture`. Expected one of "
-            f"{ARCHITECTURES}. Received: architecture={architecture}"
-        )
-    init = _initializers(seed)
-    inputs = keras.Input(shape=input_shape, name="x")
-    h = inputs
-    if architecture == "conv":
-        _check_conv_shape(input_shape, hidden_dims)
-        for i, filters in enumerate(hidden_dims):
-            h = keras.layers.Conv2D(
-                filters,
-                3,
-                strides=2,
-                padding="same",
-                activation=activation,
-                name=f"conv_{i}",
-                kernel_initializer=init(),
-            )(h)
-        h = keras.layers.Flatten(name="flatten")(h)
-    else:
-        if len(input_shape) > 1:
-            h = keras.layers.Flatten(name="flatten")(h)
-        for i, units in enumerate(hidden_dims):
-            h = keras.layers.Dense(
-                units,
-                activation=activation,
-                name=f"hidden_{i}",
-                kernel_initializer=init(),
-            )(h)
-            h = _dropout(h, dropout, seed, i)
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean", kernel_initializer=init())(h)
-    z_log_var = keras.layers.Dense(
-        latent_dim, name="z_log_var", kernel_initializer=init()
-    )(h)
-    return keras.Model(inputs, [z_mean, z_log_var], name=name)
-
-
-def build_decoder(
-    output_shape,
-    hidden_dims=(512, 256),
-    latent_dim=32,
-    activation="relu",
-    architecture="mlp",
-    name="decoder",
-    seed=None,
-    dropout=0.0,
-):
-    """Builds the generative network ``z -> parameters of p(x|z)``.
-
-    The decoder maps a latent code alone to the data space, so it generates
-    from the prior as well as it reconstructs. Its output is unconstrained:
-    the VAE reads it as Bernoulli **logits** or as the **mean** of a Gaussian,
-    by its `likelihood`; `VAE.decode` returns the mean in data space
-    (`sigmoid(logits)` for Bernoulli).
-
-    Args:
-        output_shape: Shape of one example, as `input_shape` of
-            `build_encoder`.
-        hidden_dims: As for `build_encoder`; the decoder uses them in reverse
-            order, mirroring the encoder.
-        latent_dim: Number of latent units.
-        activation: Activation of the hidden layers.
-        architecture: `"mlp"` or `"conv"` (stride-2 `Conv2DTranspose`).
-        name: Name of the model.
-        seed: Optional integer seed of the kernel initializers.
-        dropout: Rate of a `Dropout` layer after each hidden MLP layer.
-
-    Returns:
-        A functional `keras.Model` from `(batch, latent_dim)` to
-        `(batch, *output_shape)`.
-
-    Raises:
-        ValueError: if an argument is invalid.
-    """
-    hidden_dims = _check_dims(hidden_dims, latent_dim)
-    output_shape = tuple(int(s) for s in output_shape)
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"Invalid value for argument `architecture`. Expected one of "
-            f"{ARCHITECTURES}. Received: architecture={architecture}"
-        )
-    init = _initializers(seed)
-    z = keras.Input(shape=(latent_dim,), name="z")
-    if architecture == "conv":
-        _check_conv_shape(output_shape, hidden_dims)
-        factor = 2 ** len(hidden_dims)
-        start = (output_shape[0] // factor, output_shape[1] // factor, hidden_dims[-1])
-        h = keras.layers.Dense(
-            math.prod(start),
-            activation=activation,
-            name="project",
-            kernel_initializer=init(),
-        )(z)
-        h = keras.layers.Reshape(start, name="unflatten")(h)
-        for i, filters in enumerate(reversed(hidden_dims)):
-            h = keras.layers.Conv2DTranspose(
-                filters,
-                3,
-                strides=2,
-                padding="same",
-                activation=activation,
-                name=f"deconv_{i}",
-                kernel_initializer=init(),
-            )(h)
-        params = keras.layers.Conv2D(
-            output_shape[-1],
-            3,
-            padding="same",
-            name="x_params",
-            kernel_initializer=init(),
-        )(h)
-    else:
-        h = z
-        for i, units in enumerate(reversed(hidden_dims)):
-            h = keras.layers.Dense(
-                units,
-                activation=activation,
-                name=f"hidden_{i}",
-                kernel_initializer=init(),
-            )(h)
-            h = _dropout(h, dropout, seed, i)
-        params = keras.layers.Dense(
-            math.prod(output_shape), name="x_params", kernel_initializer=init()
-        )(h)
-        if len(output_shape) > 1:
-            params = keras.layers.Reshape(output_shape, name="unflatten")(params)
-    return keras.Model(z, params, name=name)
+__all__ = ["VAE", "build_decoder", "build_encoder", "load_model"]
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -317,39 +83,15 @@ class VAE(keras.Model):
     ):
         kwargs.setdefault("name", "vae")
         super().__init__(**kwargs)
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(
-                f"Invalid value for argument `likelihood`. Expected one of "
-                f"{LIKELIHOODS}. Received: likelihood={likelihood}"
-            )
-        if not _is_finite_number(beta) or beta < 0:
-            raise ValueError(
-                f"Invalid value for argument `beta`. Expected a float >= 0. "
-                f"Received: beta={beta}"
-            )
-        if not _is_finite_number(epsilon_std) or epsilon_std <= 0:
-            raise ValueError(
-                "Invalid value for argument `epsilon_std`. Expected a float "
-                f"> 0. Received: epsilon_std={epsilon_std}"
-            )
-        if not (
-            (isinstance(decoder_std, str) and decoder_std == "learned")
-            or (_is_finite_number(decoder_std) and decoder_std > 0)
-        ):
-            raise ValueError(
-                "Invalid value for argument `decoder_std`. Expected a float > 0 "
-                f"or 'learned'. Received: decoder_std={decoder_std}"
-            )
-        if not isinstance(iw_samples, int) or iw_samples < 1:
-            raise ValueError(
-                "Invalid value for argument `iw_samples`. Expected an integer "
-                f">= 1. Received: iw_samples={iw_samples}"
-            )
-        if not isinstance(kl_warmup_steps, int) or kl_warmup_steps < 0:
-            raise ValueError(
-                "Invalid value for argument `kl_warmup_steps`. Expected an "
-                f"integer >= 0. Received: kl_warmup_steps={kl_warmup_steps}"
-            )
+        checks.one_of(likelihood, "likelihood", checks.LIKELIHOODS)
+        checks.number(beta, "beta", minimum=0)
+        checks.number(epsilon_std, "epsilon_std", minimum=0, exclusive=("minimum",))
+        if isinstance(decoder_std, str):
+            checks.one_of(decoder_std, "decoder_std", checks.DECODER_STDS)
+        else:
+            checks.number(decoder_std, "decoder_std", minimum=0, exclusive=("minimum",))
+        checks.integer(iw_samples, "iw_samples")
+        checks.integer(kl_warmup_steps, "kl_warmup_steps", minimum=0)
         z_shape = encoder.outputs[0].shape
         if tuple(decoder.inputs[0].shape[1:]) != tuple(z_shape[1:]):
             raise ValueError(
@@ -429,6 +171,17 @@ class VAE(keras.Model):
         z_mean, z_log_var = self.encoder(x, training=training)
         return z_mean, z_log_var + self._log_eps_var
 
+    def _noise(self, like, seed=None, epsilon=None):
+        """Standard normal noise of the shape of `like`: drawn from `seed`
+        (default: the sampling layer's stream), or `epsilon` reshaped."""
+        if epsilon is None:
+            return keras.random.normal(
+                ops.shape(like),
+                dtype=like.dtype,
+                seed=self.sampling.seed_generator if seed is None else seed,
+            )
+        return ops.reshape(ops.cast(epsilon, like.dtype), ops.shape(like))
+
     def log_importance_weights(self, x, k=1, seed=None, training=False, epsilon=None):
         """`log p(x, z_i) - log q(z_i|x)` for `k` draws `z_i ~ q(z|x)`.
 
@@ -460,16 +213,8 @@ class VAE(keras.Model):
         batch = ops.shape(z_mean)[0]
         mean_k = ops.tile(z_mean, (k, 1))
         log_var_k = ops.tile(q_log_var, (k, 1))
-        if epsilon is None:
-            epsilon = keras.random.normal(
-                ops.shape(mean_k),
-                dtype=mean_k.dtype,
-                seed=self.sampling.seed_generator if seed is None else seed,
-            )
-        else:
-            # Row i * batch + j of the tiled codes is draw i of example j.
-            epsilon = ops.reshape(ops.cast(epsilon, mean_k.dtype), ops.shape(mean_k))
-        z = mean_k + ops.exp(0.5 * log_var_k) * epsilon
+        # Row i * batch + j of the tiled codes is draw i of example j.
+        z = mean_k + ops.exp(0.5 * log_var_k) * self._noise(mean_k, seed, epsilon)
         params = self.decoder(z, training=training)
         x_k = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
         log_px_z = self._log_likelihood(x_k, params)
@@ -500,15 +245,7 @@ class VAE(keras.Model):
             `kl = KL(q(z|x) || N(0, I))`. The ELBO is `-(reconstruction + kl)`.
         """
         z_mean, q_log_var = self.posterior(x, training=training)
-        if epsilon is None:
-            epsilon = keras.random.normal(
-                ops.shape(z_mean),
-                dtype=z_mean.dtype,
-                seed=self.sampling.seed_generator if seed is None else seed,
-            )
-        else:
-            epsilon = ops.cast(epsilon, z_mean.dtype)
-        z = z_mean + ops.exp(0.5 * q_log_var) * epsilon
+        z = z_mean + ops.exp(0.5 * q_log_var) * self._noise(z_mean, seed, epsilon)
         params = self.decoder(z, training=training)
         return -self._log_likelihood(x, params), gaussian_kl(z_mean, q_log_var)
 
@@ -627,12 +364,21 @@ class VAE(keras.Model):
 def load_model(path):
     """Loads a vaekit model with Keras' `safe_mode=True`.
 
+    Before Keras deserializes anything, `vaekit.safety.check_archive` reads
+    the archive and refuses it unless it names only Keras' own layers,
+    initializers, optimizers, schedules, dtype policies and activations and
+    vaekit's classes, and no member path leaves the archive.
+
     Raises:
         VaekitError: if the file is missing, is not a `.keras` archive, or
-            holds code (a `Lambda` layer) or classes vaekit does not know.
+            holds code (a `Lambda` layer, a serialized function) or classes
+            vaekit does not know.
     """
+    from vaekit.safety import check_archive
+
     path = os.fspath(path)
     files.check_model_file(path)
+    check_archive(path)
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types; all mean "cannot load"

@@ -9,23 +9,23 @@ elsewhere. It has no scripts and loads nothing from the network.
 import base64
 import datetime
 import html
-import json
 import math
 import os
 
 import numpy as np
 
-from vaekit import VaekitError, __version__, files
+from vaekit import VaekitError, __version__, files, runs
 
-REPORT = "report.html"
-MIME_TYPES = {
+__all__ = ["build_report", "redraw_pictures", "write_report"]
+
+_MIME_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
 # Pictures without an index entry keep this order, then come alphabetically.
-ORDER = (
+_ORDER = (
     "training_curves",
     "latent",
     "manifold",
@@ -33,7 +33,7 @@ ORDER = (
     "reconstructions",
     "interpolation",
 )
-METRIC_LABELS = {
+_METRIC_LABELS = {
     "elbo": "ELBO (nats per example)",
     "log_likelihood": "log p(x), importance-weighted (nats)",
     "log_likelihood_stderr": "log p(x) standard error",
@@ -46,7 +46,7 @@ METRIC_LABELS = {
     "binarize": "binarization",
     "data": "data",
 }
-HISTORY_LABELS = {
+_HISTORY_LABELS = {
     "loss": "training loss",
     "reconstruction": "training reconstruction",
     "kl": "training KL",
@@ -55,7 +55,7 @@ HISTORY_LABELS = {
     "val_kl": "validation KL",
 }
 
-STYLE = """
+_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial,
        sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em;
        color: #222; background: #fff; line-height: 1.45; }
@@ -76,25 +76,13 @@ figcaption b { color: #222; }
 """
 
 
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
-
-
 def _read_config(run):
     """The run's settings as `(key, value)` pairs, or None."""
-    from vaekit import config as config_lib
-
-    path = os.path.join(run, "config.toml")
-    if not os.path.isfile(path):
-        return None
     try:
-        return list(config_lib.read_toml(path).items())
+        values = runs.read_config(run, missing_ok=True)
     except VaekitError:
         return None
+    return None if values is None else list(values.items())
 
 
 def _format(value):
@@ -131,19 +119,14 @@ def _table(pairs, fmt=_format):
 
 
 def _metrics_pairs(metrics):
-    pairs = [(METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS if k in metrics]
-    pairs += [(k, v) for k, v in sorted(metrics.items()) if k not in METRIC_LABELS]
+    pairs = [(_METRIC_LABELS[k], metrics[k]) for k in _METRIC_LABELS if k in metrics]
+    pairs += [(k, v) for k, v in sorted(metrics.items()) if k not in _METRIC_LABELS]
     return pairs
 
 
 def _history_pairs(run):
-    from vaekit import plots
-
-    path = os.path.join(run, "history.csv")
-    if not os.path.isfile(path):
-        return None
     try:
-        history = plots.read_history(path)
+        history = runs.read_history(run)
     except (OSError, ValueError, KeyError):
         return None
     if not history:
@@ -154,7 +137,7 @@ def _history_pairs(run):
     if "seconds" in history:
         total = float(np.nansum(history["seconds"]))
         pairs.append(("training time (s)", f"{total:.1f}"))
-    for key, label in HISTORY_LABELS.items():
+    for key, label in _HISTORY_LABELS.items():
         if key in history and math.isfinite(history[key][-1]):
             pairs.append((f"{label}, last epoch", float(history[key][-1])))
     return pairs
@@ -162,23 +145,20 @@ def _history_pairs(run):
 
 def _pictures(run):
     """`(path, title, caption, pixels)` of every picture in `RUN/plots/`, in the
-    order of `plots/index.json`, then of `ORDER`, then alphabetical."""
-    from vaekit import plots
-
-    folder = os.path.join(run, "plots")
+    order of `plots/index.json`, then of `_ORDER`, then alphabetical."""
+    folder = runs.path(run, runs.PLOTS)
     if not os.path.isdir(folder):
         return []
     present = sorted(
         name
         for name in os.listdir(folder)
-        if os.path.splitext(name)[1].lower() in MIME_TYPES
+        if os.path.splitext(name)[1].lower() in _MIME_TYPES
         and not name.startswith(".")
         and os.path.isfile(os.path.join(folder, name))
     )
-    index = _read_json(os.path.join(folder, plots.PLOTS_INDEX)) or {}
     entries = {
         e["file"]: e
-        for e in index.get("pictures", [])
+        for e in runs.read_plots_index(run).get("pictures", [])
         if isinstance(e, dict) and e.get("file") in present
     }
 
@@ -186,7 +166,7 @@ def _pictures(run):
         if name in entries:
             return (0, list(entries).index(name), name)
         stem = os.path.splitext(name)[0]
-        return (1, ORDER.index(stem) if stem in ORDER else len(ORDER), name)
+        return (1, _ORDER.index(stem) if stem in _ORDER else len(_ORDER), name)
 
     out = []
     for name in sorted(present, key=rank):
@@ -204,7 +184,7 @@ def _pictures(run):
 
 
 def _data_uri(path):
-    mime = MIME_TYPES[os.path.splitext(path)[1].lower()]
+    mime = _MIME_TYPES[os.path.splitext(path)[1].lower()]
     with open(path, "rb") as handle:
         payload = base64.b64encode(handle.read()).decode("ascii")
     return f"data:{mime};base64,{payload}"
@@ -225,11 +205,11 @@ def build_report(run):
     run = os.fspath(run)
     if not os.path.isdir(run):
         raise VaekitError(f"run folder {run!r} does not exist")
-    known = ("config.toml", "metrics.json", "history.csv", "model.keras", "plots")
-    if not any(os.path.exists(os.path.join(run, name)) for name in known):
+    known = (runs.CONFIG, runs.METRICS, runs.HISTORY, runs.MODEL, runs.PLOTS)
+    if not any(os.path.exists(runs.path(run, name)) for name in known):
         raise VaekitError(
-            f"{run!r} is not a vaekit run folder (no config.toml, metrics.json, "
-            "history.csv, model.keras or plots/)"
+            f"{run!r} is not a vaekit run folder (no {', '.join(known[:-1])} or "
+            f"{known[-1]}/)"
         )
     name = os.path.basename(os.path.abspath(run))
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -240,14 +220,14 @@ def build_report(run):
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>vaekit run {html.escape(name)}</title>",
-        f"<style>{STYLE}</style>",
+        f"<style>{_STYLE}</style>",
         "</head>",
         "<body>",
         f"<h1>vaekit run <code>{html.escape(name)}</code></h1>",
         f'<p class="meta">Report written {stamp} by vaekit {__version__}. '
         "Every picture is embedded in this file.</p>",
     ]
-    metrics = _read_json(os.path.join(run, "metrics.json"))
+    metrics = runs.read_metrics(run)
     history = _history_pairs(run)
     parts.append("<h2>Final metrics</h2>")
     parts.append('<div class="columns">')
@@ -260,12 +240,12 @@ def build_report(run):
         parts.append(_table(history))
         parts.append("</div>")
     if not metrics and not history:
-        parts.append("<p>No metrics.json or history.csv in this run folder.</p>")
+        parts.append(f"<p>No {runs.METRICS} or {runs.HISTORY} in this run folder.</p>")
     parts.append("</div>")
     pictures = _pictures(run)
     parts.append("<h2>Pictures</h2>")
     if not pictures:
-        parts.append("<p>No pictures in plots/.</p>")
+        parts.append(f"<p>No pictures in {runs.PLOTS}/.</p>")
     for path, title, caption, pixels in pictures:
         # Pixel grids are upscaled with nearest neighbours; keep them crisp.
         css = ' class="pixels"' if pixels else ""
@@ -274,18 +254,18 @@ def build_report(run):
             f'<img{css} src="{_data_uri(path)}" '
             f'alt="{html.escape(title)}">'
             f"<figcaption><b>{html.escape(title)}</b> "
-            f"(plots/{html.escape(os.path.basename(path))}). "
+            f"({runs.PLOTS}/{html.escape(os.path.basename(path))}). "
             f"{html.escape(caption)}</figcaption>"
             "</figure>"
         )
     config = _read_config(run)
     parts.append("<h2>Configuration</h2>")
     if config is None:
-        parts.append("<p>No readable config.toml in this run folder.</p>")
+        parts.append(f"<p>No readable {runs.CONFIG} in this run folder.</p>")
     else:
         parts.append(
-            "<p>As in <code>config.toml</code>; <code>vaekit train --config "
-            f"{html.escape(os.path.join(name, 'config.toml'))}</code> runs it "
+            f"<p>As in <code>{runs.CONFIG}</code>; <code>vaekit train --config "
+            f"{html.escape(os.path.join(name, runs.CONFIG))}</code> runs it "
             "again.</p>"
         )
         parts.append(_table(config, _setting))
@@ -296,6 +276,24 @@ def build_report(run):
 def write_report(run, output=None):
     """Writes `build_report(run)` to `output` (default `RUN/report.html`),
     atomically. Returns the path."""
-    output = output or os.path.join(run, REPORT)
+    output = output or runs.path(run, runs.REPORT)
     files.write_text(output, build_report(run))
     return output
+
+
+def redraw_pictures(run):
+    """Draws `RUN/plots/` again from `RUN/model.keras`, on the held-out part
+    of the data that `RUN/config.toml` names.
+
+    Raises:
+        VaekitError: if the run's config, model or data cannot be read.
+    """
+    from vaekit import data as data_lib
+    from vaekit import train
+    from vaekit.pictures import write_run_pictures
+
+    config = runs.load_config(run)
+    model = runs.load_model(run)
+    dataset = data_lib.load(config.data, config.label_column)
+    _, _, (x_eval, y_eval, _) = train.prepare(dataset, config)
+    write_run_pictures(run, model, x_eval, y_eval)

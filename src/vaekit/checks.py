@@ -1,0 +1,124 @@
+"""Argument checks and the sets of allowed values, each defined once.
+
+Every check raises `ValueError` in Keras' style (``Invalid value for argument
+`name`: expected ... Received: name=value``). Library functions call them on
+their arguments; `vaekit.config` calls them on a run's settings and names the
+file or flag they came from. The CLI turns both `ValueError` and
+`vaekit.VaekitError` into one ``vaekit: error: ...`` line and exit status 2.
+"""
+
+import math
+import numbers
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURES",
+    "BACKENDS",
+    "BINARIZE",
+    "DECODER_STDS",
+    "LIKELIHOODS",
+    "LR_SCHEDULES",
+    "OPTIMIZERS",
+    "SPLITS",
+    "integer",
+    "invalid",
+    "is_number",
+    "number",
+    "one_of",
+]
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+ARCHITECTURES = ("mlp", "conv")
+BINARIZE = ("none", "static", "dynamic")
+OPTIMIZERS = ("adam", "rmsprop", "adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
+BACKENDS = ("jax", "tensorflow", "torch")
+SPLITS = ("train", "test", "all")
+# Named settings of the Gaussian decoder's standard deviation (else a float).
+DECODER_STDS = ("learned",)
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "leaky_relu",
+    "sigmoid",
+)
+
+
+def invalid(name, expected, value):
+    """The `ValueError` the checks here raise, for a rule they do not cover
+    (a combination of settings, a value of several kinds)."""
+    return ValueError(
+        f"Invalid value for argument `{name}`: expected {expected}. "
+        f"Received: {name}={value!r}"
+    )
+
+
+def is_number(value):
+    """True for a finite real number (int, float, numpy scalar), not a bool."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def integer(value, name, minimum=1):
+    """Returns `value` if it is an int (not a bool) >= `minimum`.
+
+    Raises:
+        ValueError: otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise invalid(name, f"an integer >= {minimum}", value)
+    return value
+
+
+def number(value, name, minimum=None, maximum=None, exclusive=()):
+    """Returns `value` as a float if it is finite and within the bounds.
+
+    Args:
+        value: The value to check.
+        name: The argument's name, for the message.
+        minimum: Lower bound, or None.
+        maximum: Upper bound, or None.
+        exclusive: Which bounds are strict: a subset of `("minimum",
+            "maximum")`.
+
+    Raises:
+        ValueError: if `value` is not a finite number within the bounds.
+    """
+    low = "(" if "minimum" in exclusive else "["
+    high = ")" if "maximum" in exclusive else "]"
+    if minimum is not None and maximum is not None:
+        expected = f"a number in {low}{minimum:g}, {maximum:g}{high}"
+    elif minimum is not None:
+        expected = f"a finite number {'>' if low == '(' else '>='} {minimum:g}"
+    elif maximum is not None:
+        expected = f"a finite number {'<' if high == ')' else '<='} {maximum:g}"
+    else:
+        expected = "a finite number"
+    ok = is_number(value)
+    if ok and minimum is not None:
+        ok = value > minimum if low == "(" else value >= minimum
+    if ok and maximum is not None:
+        ok = value < maximum if high == ")" else value <= maximum
+    if not ok:
+        raise invalid(name, expected, value)
+    return float(value)
+
+
+def one_of(value, name, choices):
+    """Returns `value` if it is one of `choices`.
+
+    Raises:
+        ValueError: otherwise, listing the choices.
+    """
+    if value not in choices:
+        raise invalid(name, "one of " + ", ".join(map(str, choices)), value)
+    return value

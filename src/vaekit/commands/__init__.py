@@ -1,0 +1,152 @@
+"""The `vaekit` commands: one module per command, each with `add_parser`
+(its argparse set-up) and its command function, which calls the library.
+
+Building the parsers imports nothing heavy (no keras, no numpy), so that
+`vaekit --help` answers at once; each command imports what it needs when it
+runs. This module holds what the commands share: the parser and help
+formatter classes, common options, and output checks.
+"""
+
+import argparse
+import os
+import sys
+
+from vaekit import VaekitError, checks, quiet_tensorflow, runs
+
+__all__ = [
+    "ArgumentParser",
+    "HelpFormatter",
+    "add_backend",
+    "add_command",
+    "add_data",
+    "add_inputs",
+    "add_model",
+    "add_split",
+    "int_list",
+    "output_suffix",
+    "use_backend",
+    "wrote",
+]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, unless it is None/False or the help
+    text already names it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        # `is`, not `in (None, False)`: a default of 0 equals False
+        if action.default is None or action.default is False or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with vaekit's error format: one line on stderr,
+    `vaekit: error: ...`, exit status 2 (argparse prints usage and the
+    error on two lines)."""
+
+    def error(self, message):
+        message = " ".join(str(message).split())
+        self.exit(2, f"vaekit: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_command(subparsers, name, func, help, description=None):
+    """The parser of command `name`, in vaekit's help format; `func(args)`
+    runs the command."""
+    parser = subparsers.add_parser(
+        name, formatter_class=HelpFormatter, help=help, description=description
+    )
+    parser.set_defaults(func=func)
+    return parser
+
+
+def int_list(text):
+    """An argparse type: comma-separated integers, e.g. `512,256`."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers like 512,256, got {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def add_backend(parser):
+    parser.add_argument(
+        "--backend",
+        choices=checks.BACKENDS,
+        default=None,
+        help="Keras backend (default: $KERAS_BACKEND, else jax)",
+    )
+
+
+def add_model(parser):
+    parser.add_argument("model", help=f"a {runs.MODEL} file")
+
+
+def add_data(parser, required=True):
+    parser.add_argument(
+        "--data",
+        required=required,
+        default=None,
+        help=("" if required else "(default: mnist5k, embedded) ")
+        + "dataset: mnist5k, digits, mnist, fashion_mnist, or a path to .npy, "
+        ".npz, .csv, a folder of IDX files or a folder of images",
+    )
+    parser.add_argument(
+        "--label-column", default=None, help="CSV column (name or index) holding labels"
+    )
+
+
+def add_split(parser, default=None):
+    parser.add_argument(
+        "--split",
+        choices=checks.SPLITS,
+        default=default,
+        help="which part of the data"
+        + ("" if default else " (default: test if the data has one, else all)"),
+    )
+
+
+def add_inputs(parser, split=None):
+    """The model file, the data, its label column and the split."""
+    add_model(parser)
+    add_data(parser)
+    add_split(parser, split)
+
+
+def output_suffix(path, allowed):
+    """The suffix of --output, checked before any work (nothing is written on
+    a bad one)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in allowed:
+        raise VaekitError(
+            f"--output {path!r} has an unknown suffix: use "
+            + " or ".join(f"FILE{s}" for s in allowed)
+        )
+    return suffix
+
+
+def use_backend(name):
+    """Selects Keras backend `name` before keras is imported.
+
+    Raises:
+        VaekitError: if keras is already loaded with another backend.
+    """
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        loaded = keras.backend.backend()
+        if loaded != name:
+            raise VaekitError(
+                f"keras is already loaded with the {loaded} backend, not {name}: "
+                "run vaekit in a new process"
+            )
+    os.environ["KERAS_BACKEND"] = name
+    quiet_tensorflow()
+
+
+def wrote(path, what):
+    print(f"wrote {path}: {what}")

@@ -1,0 +1,178 @@
+"""`vaekit train`: train a VAE and write a run folder."""
+
+import argparse
+import sys
+
+import vaekit
+from vaekit import VaekitError, checks, commands, runs
+from vaekit import config as config_lib
+
+__all__ = ["FLAGS", "add_parser", "cmd_train"]
+
+
+def _decoder_std(text):
+    if text in checks.DECODER_STDS:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {' or '.join(checks.DECODER_STDS)} or a number, got {text!r}"
+        ) from None
+
+
+def _choices(values):
+    return {"choices": values}
+
+
+FLAGS = {
+    # flag dest: (argparse keywords, help)
+    "epochs": ({"type": int}, "number of epochs"),
+    "batch_size": ({"type": int}, "examples per step"),
+    "hidden_dims": (
+        {"type": commands.int_list},
+        "hidden layer sizes (or conv filters), e.g. 512,256",
+    ),
+    "latent_dim": ({"type": int}, "number of latent units"),
+    "activation": (_choices(checks.ACTIVATIONS), "activation of the hidden layers"),
+    "dropout": ({"type": float}, "dropout rate after each hidden MLP layer"),
+    "architecture": (_choices(checks.ARCHITECTURES), "network kind"),
+    "optimizer": (_choices(checks.OPTIMIZERS), "optimizer"),
+    "learning_rate": ({"type": float}, "optimizer learning rate"),
+    "lr_schedule": (
+        _choices(checks.LR_SCHEDULES),
+        "constant, or cosine: decay to 0 over the run's steps",
+    ),
+    "clipnorm": ({"type": float}, "clip each gradient to this norm"),
+    "likelihood": (_choices(checks.LIKELIHOODS), "decoder distribution p(x|z)"),
+    "decoder_std": (
+        {"type": _decoder_std, "metavar": "{learned,STD}"},
+        "std of the gaussian decoder: learned, or a fixed number > 0",
+    ),
+    "binarize": (
+        _choices(checks.BINARIZE),
+        "binarize the data: once (static) or a fresh draw every epoch (dynamic)",
+    ),
+    "beta": ({"type": float}, "weight of the KL term"),
+    "kl_warmup_epochs": (
+        {"type": int},
+        "epochs over which the KL weight rises from 0 to beta",
+    ),
+    "iw_samples": (
+        {"type": int},
+        "importance samples of the training objective (1: ELBO)",
+    ),
+    "epsilon_std": ({"type": float}, "std of the reparameterization noise (tutorial)"),
+    "validation_split": ({"type": float}, "fraction of the training data held out"),
+    "early_stopping": (
+        {"type": int},
+        "stop after this many epochs without a better "
+        "validation loss, keeping the best weights (0: off)",
+    ),
+    "eval_iw_samples": ({"type": int}, "importance samples of the final evaluation"),
+    "seed": ({"type": int}, "random seed"),
+}
+
+
+def add_parser(subparsers):
+    defaults = config_lib.resolve()
+
+    p = commands.add_command(
+        subparsers,
+        "train",
+        cmd_train,
+        help="train a VAE and write a run folder",
+        description="Train a VAE. Settings come from the 'default' preset, then "
+        "--preset, then --config, then the flags given here.",
+    )
+    commands.add_data(p, required=False)
+    p.add_argument(
+        "--preset",
+        default=None,
+        help=f"a named preset: {', '.join(config_lib.preset_names())}",
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        help=f"a TOML config file (e.g. a run's {runs.CONFIG}); its backend is "
+        "used unless --backend says otherwise",
+    )
+    for dest, (keywords, text) in FLAGS.items():
+        p.add_argument(
+            "--" + dest.replace("_", "-"),
+            dest=dest,
+            default=None,
+            help=f"{text} (default: {getattr(defaults, dest)!r})",
+            **keywords,
+        )
+    p.add_argument(
+        "--output", default=None, help="run folder (default: runs/<timestamp>)"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run folder"
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN",
+        help="continue the interrupted run in folder RUN from its checkpoint "
+        "(only --epochs may change)",
+    )
+    p.add_argument(
+        "--distribute",
+        action="store_const",
+        const=True,
+        default=None,
+        help="data-parallel training over every JAX device (keras.distribution."
+        "DataParallel; multi-host via KERAS_DISTRIBUTION_* variables)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands.add_backend(p)
+
+
+def _overrides(args):
+    """The settings given as flags."""
+    names = (*FLAGS, "data", "label_column", "distribute")
+    return {
+        name: getattr(args, name) for name in names if getattr(args, name) is not None
+    }
+
+
+def _config(args):
+    environment = getattr(vaekit, "_USER_BACKEND", None)
+    if args.resume is None:
+        return config_lib.resolve(
+            args.preset, args.config, _overrides(args), args.backend, environment
+        )
+    changed = [
+        "--" + name.replace("_", "-")
+        for name in (*_overrides(args), "preset", "config", "output")
+        if name != "epochs" and getattr(args, name) is not None
+    ]
+    if changed or args.overwrite:
+        raise VaekitError(
+            f"--resume continues {args.resume!r} with its own {runs.CONFIG}; drop "
+            f"{', '.join(changed) or '--overwrite'} (only --epochs may change)"
+        )
+    return runs.resume_config(args.resume, args.epochs, args.backend, environment)
+
+
+def cmd_train(args):
+    config = _config(args)
+    commands.use_backend(config.backend)
+    from vaekit.train import TrainingInterrupted, summarize, train
+
+    try:
+        run, metrics = train(
+            config,
+            output=args.output,
+            overwrite=args.overwrite,
+            verbose=0 if args.quiet else "auto",
+            resume=args.resume,
+        )
+    except TrainingInterrupted as exc:
+        print(f"vaekit: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"run folder: {run}")
+    print(summarize(metrics))
+    return 0

@@ -1,0 +1,130 @@
+"""Tests of vaekit.batches: every row once per epoch, reshuffled, the same
+batches for a resumed run, fresh dynamic binarization."""
+
+import numpy as np
+import pytest
+
+from vaekit.batches import TrainingBatches
+
+
+def _epoch(batches):
+    return [batches[i][0] for i in range(len(batches))]
+
+
+def test_batches_cover_every_row_once_and_reshuffle():
+    n, batch_size = 53, 10
+    x = np.arange(n, dtype=np.float32)[:, None]
+    batches = TrainingBatches(x, batch_size, seed=1)
+    assert len(batches) == 6
+    orders = []
+    for _ in range(3):
+        epoch = _epoch(batches)
+        assert [len(b) for b in epoch] == [10, 10, 10, 10, 10, 3]
+        rows = np.concatenate(epoch)[:, 0]
+        assert sorted(rows) == list(range(n))
+        orders.append(rows)
+        batches.on_epoch_end()
+    assert not np.array_equal(orders[0], orders[1])
+    assert not np.array_equal(orders[1], orders[2])
+
+
+def test_batches_depend_only_on_seed_and_epoch():
+    x = np.random.default_rng(12).random((40, 6)).astype(np.float32)
+    running = TrainingBatches(x, 8, "dynamic", seed=7)
+    for _ in range(3):
+        running.on_epoch_end()
+    resumed = TrainingBatches(x, 8, "dynamic", seed=7, epoch=3)
+    for a, b in zip(_epoch(running), _epoch(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = TrainingBatches(x, 8, "dynamic", seed=8, epoch=3)
+    assert not np.array_equal(_epoch(other)[0], _epoch(resumed)[0])
+
+
+def test_dynamic_binarization_is_a_fresh_draw_each_epoch():
+    n, d = 64, 40
+    # 6 columns spell each row's id in bits (0 and 1 survive binarization),
+    # the rest are 0.3: their draws show the binarization.
+    ids = (np.arange(n)[:, None] >> np.arange(6)) & 1
+    x = np.concatenate([ids, np.full((n, d - 6), 0.3)], axis=1).astype(np.float32)
+    batches = TrainingBatches(x, 16, "dynamic", seed=2)
+    draws = []
+    for _ in range(2):
+        rows = np.concatenate(_epoch(batches))
+        assert set(np.unique(rows)) == {0.0, 1.0}
+        order = rows[:, :6] @ (1 << np.arange(6))
+        assert sorted(order) == list(range(n))  # every row once
+        draws.append(rows[np.argsort(order), 6:])
+        batches.on_epoch_end()
+    for draw in draws:
+        assert abs(draw.mean() - 0.3) < 5 * np.sqrt(0.3 * 0.7 / draw.size)
+    # the same example gets a different draw in the next epoch
+    assert (draws[0] != draws[1]).mean() > 0.3
+    # without binarization the batches are the data itself
+    plain = TrainingBatches(x, 16, "none", seed=2)
+    values = np.unique(np.concatenate(_epoch(plain)))
+    np.testing.assert_array_equal(values, np.array([0, 0.3, 1], np.float32))
+
+
+def test_a_batch_size_larger_than_the_data_is_one_batch_of_all():
+    x = np.arange(7, dtype=np.float32)[:, None]
+    batches = TrainingBatches(x, 100, seed=3)
+    assert len(batches) == 1
+    first = batches[0][0]
+    assert sorted(first[:, 0]) == list(range(7))
+    batches.on_epoch_end()
+    assert sorted(batches[0][0][:, 0]) == list(range(7))
+    assert not np.array_equal(first, batches[0][0])  # reshuffled all the same
+    batches.set_epoch(0)
+    np.testing.assert_array_equal(batches[0][0], first)
+
+
+def test_static_means_the_data_as_given():
+    x = np.full((12, 5), 0.3, np.float32)
+    static = TrainingBatches(x, 4, "static", seed=0)
+    assert all(np.all(static[i][0] == 0.3) for i in range(len(static)))
+
+
+def test_skip_finishes_an_interrupted_epoch():
+    x = np.arange(23, dtype=np.float32)[:, None]
+    batches = TrainingBatches(x, 5, "dynamic", seed=4, epoch=2)
+    full = _epoch(batches)
+    batches.set_epoch(2, skip=3)
+    assert len(batches) == 2
+    for a, b in zip(_epoch(batches), full[3:], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batches_feed_keras_fit():
+    import keras
+
+    from vaekit.models import VAE, build_decoder, build_encoder
+
+    x = np.random.default_rng(0).random((10, 3)).astype(np.float32)
+    batches = TrainingBatches(x, 4, seed=0)
+    assert isinstance(batches, keras.utils.PyDataset)
+    model = VAE(build_encoder((3,), (4,), 1), build_decoder((3,), (4,), 1))
+    model.compile(optimizer="sgd")
+    steps = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            steps.append(batch)
+
+    model.fit(batches, epochs=2, verbose=0, shuffle=False, callbacks=[Count()])
+    assert steps == [0, 1, 2, 0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"binarize": "sometimes"}, "binarize"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_them(kwargs, name):
+    x = np.zeros((4, 2), np.float32)
+    kwargs = {"batch_size": 2, **kwargs}
+    with pytest.raises(ValueError, match=f"Received: {name}="):
+        TrainingBatches(x, **kwargs)

@@ -1,0 +1,94 @@
+"""vaekit.pictures: a run's pictures, drawn from the model and the held-out
+data, and the index of titles and captions that the report reads. The
+tabular case is in test_report.py."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vaekit import images, latent, plots, runs
+from vaekit.pictures import write_run_pictures
+
+
+@pytest.fixture(scope="module")
+def model2():
+    """A 2-D latent space on 6x6 images (untrained: the pictures' geometry
+    does not need a good model)."""
+    import keras
+
+    from vaekit.models import VAE, build_decoder, build_encoder
+
+    keras.utils.set_random_seed(0)
+    shape = (6, 6, 1)
+    return VAE(build_encoder(shape, (8,), 2), build_decoder(shape, (8,), 2), seed=0)
+
+
+def _png(path):
+    with Image.open(path) as img:
+        return np.asarray(img)
+
+
+def _index(run):
+    with open(os.path.join(run, runs.PLOTS, runs.PLOTS_INDEX)) as handle:
+        return json.load(handle)["pictures"]
+
+
+def test_image_run_gets_every_picture_and_its_caption(tmp_path, model2):
+    run = str(tmp_path / "run")
+    os.makedirs(run)
+    with open(runs.path(run, runs.HISTORY), "w") as handle:
+        handle.write("epoch,loss,val_loss\n1,9.0,9.5\n2,8.0,8.6\n")
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 36)).astype(np.float32)  # flat rows of the model's images
+    y = np.array([4] * 5 + [7] * 25)
+    entries = write_run_pictures(run, model2, x, y, grid=5, n_samples=9, n_pairs=4)
+    assert entries == _index(run)
+    assert [e["file"] for e in entries] == [
+        "training_curves.png",
+        "latent.png",
+        "manifold.png",
+        "samples.png",
+        "reconstructions.png",
+        "interpolation.png",
+    ]
+    pixels = {e["file"]: e["pixels"] for e in entries}
+    assert pixels == {
+        "training_curves.png": False,
+        "latent.png": False,
+        "manifold.png": True,
+        "samples.png": True,
+        "reconstructions.png": True,
+        "interpolation.png": True,
+    }
+    captions = {e["file"]: e["caption"] for e in entries}
+    assert "5x5 grid" in captions["manifold.png"]
+    assert "coloured by label" in captions["latent.png"]
+    # The interpolation runs from example 0 to the first with another label.
+    assert "#0 (label 4)" in captions["interpolation.png"]
+    assert "#5 (label 7)" in captions["interpolation.png"]
+    folder = os.path.join(run, runs.PLOTS)
+    manifold = plots.manifold(model2, grid=5)
+    png = _png(os.path.join(folder, "manifold.png"))
+    scale = images.picture_scale(manifold)
+    np.testing.assert_array_equal(png[::scale, ::scale], manifold)
+    images_ = x.reshape(30, 6, 6, 1)
+    expected = plots.interpolation(model2, images_[0], images_[5], 10)
+    png = _png(os.path.join(folder, "interpolation.png"))
+    scale = images.picture_scale(expected)
+    np.testing.assert_array_equal(png[::scale, ::scale], expected)
+
+
+def test_without_data_or_history_only_the_model_is_drawn(tmp_path, model2):
+    run = str(tmp_path / "run")
+    entries = write_run_pictures(run, model2, None, None, grid=4, n_samples=4)
+    assert [e["file"] for e in entries] == ["manifold.png", "samples.png"]
+    assert sorted(os.listdir(os.path.join(run, runs.PLOTS))) == [
+        "index.json",
+        "manifold.png",
+        "samples.png",
+    ]
+    values = latent.grid_values(4)
+    assert f"z = {values[0]:.2f}..{values[-1]:.2f}" in entries[0]["caption"]
