@@ -128,3 +128,42 @@ def test_bad_arguments_are_refused_naming_them(kwargs, name):
     kwargs = {"batch_size": 2, **kwargs}
     with pytest.raises(ValueError, match=f"Received: {name}="):
         TrainingBatches(x, **kwargs)
+
+
+@pytest.mark.parametrize("pad_to, count", [(2, 1), (3, 1), (4, 2), (2, 2)])
+def test_padded_batches_split_over_processes_keep_every_row_once(pad_to, count):
+    """For --distribute: each batch padded to a multiple of the devices with
+    zero rows of weight 0, each process its slice; together, per epoch, the
+    same rows and draws as the unpadded batches, each once."""
+    x = np.random.default_rng(4).random((53, 3)).astype(np.float32)
+    plain = TrainingBatches(x, 10, "dynamic", seed=2, epoch=1)
+    shards = [
+        TrainingBatches(
+            x, 10, "dynamic", seed=2, epoch=1, pad_to=pad_to, process=(p, count)
+        )
+        for p in range(count)
+    ]
+    for index in range(len(plain)):
+        (batch,) = plain[index]
+        parts = [shard[index] for shard in shards]
+        assert all(y is None for _, y, _ in parts)
+        rows = np.concatenate([part[0] for part in parts])
+        weight = np.concatenate([part[2] for part in parts])
+        assert len(rows) % pad_to == 0 and len(rows) - len(batch) < pad_to
+        assert len({len(part[0]) for part in parts}) == 1
+        np.testing.assert_array_equal(weight, np.arange(len(rows)) < len(batch))
+        np.testing.assert_array_equal(rows[: len(batch)], batch)
+        assert not rows[len(batch) :].any()
+
+
+def test_unshuffled_batches_keep_the_order_and_bad_processes_are_refused():
+    x = np.arange(7, dtype=np.float32)[:, None]
+    batches = TrainingBatches(x, 4, pad_to=2, shuffle=False)
+    assert [b[0][:, 0].tolist() for b in (batches[0], batches[1])] == [
+        [0, 1, 2, 3],
+        [4, 5, 6, 0],
+    ]
+    assert batches[1][2].tolist() == [1, 1, 1, 0]
+    for process, pad_to in (((2, 2), 2), ((0, 2), 3), ((-1, 1), 2)):
+        with pytest.raises(ValueError, match="process"):
+            TrainingBatches(x, 4, pad_to=pad_to, process=process)

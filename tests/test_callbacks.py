@@ -136,3 +136,92 @@ def test_a_signal_after_the_last_step_completes_the_epoch(tmp_path, model):
     assert len(supervisor.rows) == 1
     assert supervisor.checkpoint_interruption() == (1, 0)
     assert load_checkpoint(str(tmp_path), model)[0]["epoch"] == 1
+
+
+# -- posterior-collapse diagnostics ------------------------------------------
+
+
+def _posterior(model, log_var, mean_scale):
+    """Makes q(z|x) = N(mean_scale * sum(h), exp(log_var)) per unit."""
+    head = model.encoder.get_layer("z_log_var")
+    kernel, bias = head.get_weights()
+    head.set_weights([np.zeros_like(kernel), np.full_like(bias, log_var)])
+    head = model.encoder.get_layer("z_mean")
+    kernel, bias = head.get_weights()
+    scales = np.asarray(mean_scale, np.float32) * np.ones(kernel.shape[1], np.float32)
+    head.set_weights([np.ones_like(kernel) * scales, np.zeros_like(bias)])
+
+
+def _diagnostics():
+    return np.random.default_rng(0).random((40, 5)).astype(np.float32)
+
+
+def test_rows_hold_the_kl_of_each_unit_and_the_active_units(tmp_path, model):
+    x = _diagnostics()
+    _posterior(model, -0.5, [0.0, 2.0])  # unit 0 at the prior's mean, unit 1 not
+    supervisor = _supervisor(tmp_path, model, diagnostics=x)
+    _epoch(supervisor, 0, val_loss=3.0)
+    z_mean, z_log_var = (a.astype(np.float64) for a in model.encoder.predict(x))
+    expected = (0.5 * (np.exp(z_log_var) + z_mean**2 - 1 - z_log_var)).mean(0)
+    assert expected[0] < 0.1 < expected[1]  # an independent numpy reference
+    active = int((z_mean.var(0) > 0.01).sum())
+    assert active == 1
+    history = runs.read_history(str(tmp_path))
+    assert list(history)[-3:] == ["active_units", "kl_0", "kl_1"]
+    np.testing.assert_allclose([history["kl_0"][0], history["kl_1"][0]], expected)
+    assert history["active_units"][0] == active
+    # The units' KL adds up to the KL of the whole code.
+    np.testing.assert_allclose(
+        expected.sum(),
+        np.mean(0.5 * (np.exp(z_log_var) + z_mean**2 - 1 - z_log_var).sum(1)),
+    )
+
+
+def test_collapse_warns_once_after_the_warm_up(tmp_path, model, capsys):
+    x = _diagnostics()
+    _posterior(model, 0.0, 0.0)  # q(z|x) = N(0, 1): every unit's KL is 0
+    supervisor = _supervisor(tmp_path, model, diagnostics=x, warmup_epochs=2)
+    warnings = []
+    for epoch in range(5):
+        _epoch(supervisor, epoch, val_loss=3.0)
+        warnings.append(capsys.readouterr().err)
+    # Epochs 1-2 warm up; epoch 3 collapsed: one line, then never again.
+    assert warnings[:2] == ["", ""] and warnings[3:] == ["", ""]
+    line = warnings[2]
+    assert line.startswith("vaekit: warning: ") and line.count("\n") == 1
+    assert "after epoch 3" in line and "0 of 2 units active" in line
+    assert "--free-bits 0.5 --iw-samples 1" in line and "--beta" in line
+    history = runs.read_history(str(tmp_path))
+    assert history["active_units"].tolist() == [0] * 5
+    assert np.abs(history["kl_0"]).max() < 1e-6
+    # A resumed run keeps its rows and does not warn again.
+    meta, _ = load_checkpoint(str(tmp_path), model)
+    assert meta["collapse_warned"] and meta["rows"][0]["unit_kl"] == [0.0, 0.0]
+    resumed = _supervisor(tmp_path, model, meta=meta, diagnostics=x)
+    _epoch(resumed, 5, val_loss=3.0)
+    assert capsys.readouterr().err == ""
+    assert len(runs.read_history(str(tmp_path))["kl_1"]) == 6
+
+
+def test_no_collapse_warning_in_the_first_epoch_or_with_informative_units(
+    tmp_path, model, capsys
+):
+    x = _diagnostics()
+    _posterior(model, 0.0, 0.0)
+    supervisor = _supervisor(tmp_path / "a", model, diagnostics=x)
+    _epoch(supervisor, 0, val_loss=3.0)
+    assert capsys.readouterr().err == ""  # the first epoch is too early
+    _posterior(model, -0.5, [0.0, 2.0])  # one informative unit: no collapse
+    _epoch(supervisor, 1, val_loss=3.0)
+    assert capsys.readouterr().err == ""
+    _posterior(model, 0.0, 0.0)
+    _epoch(supervisor, 2, val_loss=3.0)
+    assert "after epoch 3" in capsys.readouterr().err
+
+
+def test_without_diagnostics_the_history_keeps_its_columns(tmp_path, model):
+    supervisor = _supervisor(tmp_path, model)
+    _epoch(supervisor, 0, val_loss=3.0)
+    with open(runs.path(str(tmp_path), runs.HISTORY)) as handle:
+        header = handle.readline().strip().split(",")
+    assert header == ["epoch", *HISTORY_KEYS, "seconds"]

@@ -667,6 +667,16 @@ OPTIONAL_BAD_INPUTS = {
         "interpolate-steps-1": ["interpolate", M, "--data", "digits", "--from", "0"]
         + ["--to", "1", "--steps", "1", "--output", OUT + ".png"],
     },
+    "score": {
+        "score-bad-suffix": ["score", M, "--data", "digits", "--output", OUT + ".txt"],
+        "score-quantile-1": ["score", M, "--data", "digits"]
+        + ["--threshold-quantile", "1", "--output", OUT + ".csv"],
+        "score-two-thresholds": ["score", M, "--data", "digits", "--threshold", "3"]
+        + ["--threshold-quantile", "0.9", "--output", OUT + ".csv"],
+        "score-no-stored-scores": ["score", f"{B}/broken_run/model.keras", "--data"]
+        + ["digits", "--binarize", "none", "--threshold-quantile", "0.9"]
+        + ["--output", OUT + ".csv"],
+    },
     "report": {
         "report-missing-run": ["report", f"{B}/no_run", "--output", OUT + ".html"],
         "report-bad-suffix": ["report", f"{B}/img_none", "--output", OUT + ".pdf"],

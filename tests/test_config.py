@@ -77,6 +77,10 @@ def test_defaults_are_valid():
         ("epsilon_std", float("nan")),
         ("beta", -0.5),
         ("beta", float("nan")),
+        ("free_bits", -0.5),
+        ("free_bits", float("nan")),
+        ("free_bits", "1"),
+        ("free_bits", 0.5),  # with the default iw_samples = 5
         ("clipnorm", 0.0),
         ("clipnorm", float("inf")),
         ("validation_split", 1.0),
@@ -119,6 +123,16 @@ def test_boundary_values_are_valid():
     )
     assert config.hidden_dims == (7,)  # a list becomes a tuple
     assert config.learning_rate == 1
+
+
+def test_free_bits_round_trips_and_needs_the_elbo(tmp_path):
+    config = Config(free_bits=0.5, iw_samples=1)
+    assert tomllib.loads(to_toml(config))["free_bits"] == 0.5
+    assert round_trip(config) == config and round_trip(config).free_bits == 0.5
+    assert Config().free_bits == 0.0 and Config(free_bits=0).free_bits == 0
+    with pytest.raises(VaekitError, match=r"^--free-bits: .*iw_samples is 1"):
+        resolve(overrides={"free_bits": 0.5, "iw_samples": 5})
+    assert resolve(overrides={"free_bits": 0.5, "iw_samples": 1}).free_bits == 0.5
 
 
 def test_config_is_frozen():

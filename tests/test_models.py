@@ -393,3 +393,148 @@ def test_load_model_refuses_corrupt_and_missing_files(tmp_path, trained):
     with pytest.raises(vaekit.VaekitError, match="does not exist"):
         load_model(tmp_path / "missing.keras")
     assert isinstance(load_model(good), VAE)
+
+
+# -- free bits -------------------------------------------------------------
+
+
+def _unit_kl(vae, x):
+    """Each example's KL per latent unit, in numpy from the encoder."""
+    z_mean, z_log_var = (a.astype(np.float64) for a in vae.encode(x))
+    return 0.5 * (np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_free_bits_objective_matches_numpy(x, beta):
+    """loss = reconstruction + beta * sum_j max(lambda, mean_batch KL_j),
+    with one unit below lambda and one above; `kl` stays the true KL."""
+    vae = make_vae(beta=beta, free_bits=0.7)
+    # Unit 0's means stay near 0 (KL ~ 0.03 < lambda), unit 1's far from it.
+    kernel = np.zeros((HIDDEN[-1], LATENT), "float32")
+    kernel[:, 0], kernel[:, 1] = 0.01, 0.5
+    set_posterior(vae, -0.3, mean_kernel=kernel)
+    x = x[:60]
+    batch_kl = _unit_kl(vae, x).mean(axis=0)
+    assert batch_kl[0] < 0.7 < batch_kl[1]
+    loss, reconstruction, kl = tracked_terms(vae, x, training=True)
+    expected = reconstruction + beta * np.maximum(0.7, batch_kl).sum()
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert kl == pytest.approx(batch_kl.sum(), rel=1e-5)
+    # Without free bits the same model's objective is the plain beta-ELBO.
+    plain = make_vae(beta=beta)
+    plain.set_weights(vae.get_weights())
+    loss, reconstruction, kl = tracked_terms(plain, x, training=True)
+    assert loss == pytest.approx(reconstruction + beta * batch_kl.sum(), rel=1e-5)
+
+
+def test_free_bits_with_sample_weights_uses_the_weighted_batch_mean(x):
+    vae = make_vae(free_bits=0.7)
+    kernel = np.zeros((HIDDEN[-1], LATENT), "float32")
+    kernel[:, 0], kernel[:, 1] = 0.01, 0.5
+    set_posterior(vae, -0.3, mean_kernel=kernel)
+    x = x[:60]
+    weights = np.zeros(60, "float32")
+    weights[:20] = 1.0  # 40 padded rows count for nothing
+    vae.reconstruction_tracker.reset_state()
+    loss = float(
+        vae.compute_loss(
+            x=ops.convert_to_tensor(x),
+            sample_weight=ops.convert_to_tensor(weights),
+            training=False,
+        )
+    )
+    reconstruction = float(vae.reconstruction_tracker.result())
+    batch_kl = _unit_kl(vae, x[:20]).mean(axis=0)
+    expected = reconstruction + np.maximum(0.7, batch_kl).sum()
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_free_bits_is_checked_and_refused_with_the_iwae_bound():
+    encoder = build_encoder((D,), HIDDEN, latent_dim=LATENT)
+    decoder = build_decoder((D,), HIDDEN, latent_dim=LATENT)
+    with pytest.raises(ValueError, match="Received: free_bits=-0.5"):
+        VAE(encoder, decoder, free_bits=-0.5)
+    with pytest.raises(ValueError, match="iw_samples=1 or free_bits=0"):
+        VAE(encoder, decoder, free_bits=0.5, iw_samples=5)
+
+
+def test_free_bits_round_trips_through_a_model_file(x, tmp_path):
+    vae = make_vae(beta=3.0, free_bits=0.25)
+    path = tmp_path / "free_bits.keras"
+    vae.save(path)
+    loaded = load_model(path)  # safe_mode=True
+    assert loaded.free_bits == 0.25 and loaded.beta == 3.0
+    assert loaded.get_config()["free_bits"] == 0.25
+    np.testing.assert_array_equal(loaded.encode(x)[0], vae.encode(x)[0])
+    # The loaded objective applies the free bits: q(z|x) = N(0, e^-0.3) has
+    # KL 0.02 per unit, lifted to 0.25 per unit.
+    set_posterior(loaded, -0.3, mean_kernel=np.zeros((HIDDEN[-1], LATENT), "f4"))
+    loss, reconstruction, kl = tracked_terms(loaded, x[:60])
+    assert kl == pytest.approx(LATENT * 0.5 * (np.exp(-0.3) - 1 + 0.3), rel=1e-4)
+    assert loss - reconstruction == pytest.approx(3.0 * LATENT * 0.25, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"iw_samples": 3}, {"kl_warmup_steps": 4}],
+    ids=["elbo", "iwae", "warmup"],
+)
+def test_padded_batch_with_zero_weights_has_the_loss_of_its_real_rows(
+    x, kwargs, monkeypatch
+):
+    """Data-parallel training pads a ragged batch with rows of weight 0: the
+    loss and the tracked `loss`, `reconstruction` and `kl` must be those of
+    the real rows alone, as on one device, with the same draws (an example's
+    noise does not depend on the batch's size)."""
+    real, pad = x[:7], 3
+    padded = np.concatenate([real, np.ones((pad, D), "float32")])
+    weight = np.array([1.0] * len(real) + [0.0] * pad, "float32")
+
+    def loss_and_trackers(batch, sample_weight=None, noise=None):
+        vae = make_vae(seed=3, **kwargs)
+        vae.compile(optimizer="adam")
+        if vae.train_steps is not None:
+            vae.train_steps.assign(2.0)  # the KL weight is halfway up
+        if noise is not None:
+            monkeypatch.setattr(vae, "_noise", noise)
+        loss = vae.compute_loss(
+            x=ops.convert_to_tensor(batch), sample_weight=sample_weight
+        )
+        return vae, float(loss), {m.name: float(m.result()) for m in vae.metrics}
+
+    _, loss, tracked = loss_and_trackers(real)
+    _, padded_loss, padded_tracked = loss_and_trackers(padded, weight)
+    assert set(tracked) == {"loss", "reconstruction", "kl"}
+    assert padded_loss == pytest.approx(loss, rel=1e-6)
+    assert tracked["loss"] == pytest.approx(loss, rel=1e-6)
+    for name, value in tracked.items():
+        assert padded_tracked[name] == pytest.approx(value, rel=1e-6), name
+
+    # A numpy reference, with noise fixed by each example: the tracked terms
+    # of the padded batch are the plain means of the real rows' terms.
+    def example_noise(like, seed=None, epsilon=None):
+        return ops.sin(7.0 * like)
+
+    vae, _, padded_tracked = loss_and_trackers(padded, weight, example_noise)
+    reconstruction, kl = (np_(t) for t in vae.elbo_terms(ops.convert_to_tensor(real)))
+    assert padded_tracked["kl"] == pytest.approx(kl.mean(), rel=1e-5)
+    if vae.iw_samples == 1:
+        assert padded_tracked["reconstruction"] == pytest.approx(
+            reconstruction.mean(), rel=1e-5
+        )
+        kl_weight = 0.5 if vae.train_steps is not None else 1.0
+        assert padded_tracked["loss"] == pytest.approx(
+            np.mean(reconstruction + kl_weight * kl), rel=1e-5
+        )
+
+
+def test_row_mean_loss_tracker_ignores_the_padded_batch_size():
+    """Keras' trainer calls `update_state(loss, batch_size)`; the VAE's own
+    tracker counts the real rows `compute_loss` gives it."""
+    vae = make_vae()
+    vae.compile(optimizer="adam")
+    tracker = vae._loss_tracker
+    tracker.update_state(5.0, sample_weight=10)
+    tracker.add(2.0, 3)
+    tracker.add(4.0, 1)
+    assert float(tracker.result()) == pytest.approx((2.0 * 3 + 4.0) / 4)

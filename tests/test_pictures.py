@@ -92,3 +92,39 @@ def test_without_data_or_history_only_the_model_is_drawn(tmp_path, model2):
     ]
     values = latent.grid_values(4)
     assert f"z = {values[0]:.2f}..{values[-1]:.2f}" in entries[0]["caption"]
+
+
+def test_a_history_with_unit_kl_gets_the_kl_per_unit_picture(tmp_path, model2):
+    run = str(tmp_path / "run")
+    os.makedirs(run)
+    with open(runs.path(run, runs.HISTORY), "w") as handle:
+        handle.write(
+            "epoch,loss,kl,seconds,active_units,kl_0,kl_1\n"
+            "1,9.0,1.5,0.1,2,0.5,1.0\n2,8.0,1.2,0.1,1,0.01,1.19\n"
+        )
+    entries = write_run_pictures(run, model2, None, None, grid=4, n_samples=4)
+    assert entries == _index(run)
+    assert [e["file"] for e in entries][:2] == [
+        "training_curves.png",
+        "kl_per_unit.png",
+    ]
+    entry = entries[1]
+    assert entry["title"] == "KL per latent unit" and not entry["pixels"]
+    assert "each of the 2 latent units" in entry["caption"]
+    assert "0.1 nats" in entry["caption"] and "active units" in entry["caption"]
+    with Image.open(os.path.join(run, runs.PLOTS, "kl_per_unit.png")) as img:
+        assert img.size[0] > 500
+    # The report shows it with its title and caption.
+    from vaekit.report import build_report
+
+    html = build_report(run)
+    assert "KL per latent unit" in html and "posterior collapse" in html
+
+
+def test_a_history_without_unit_kl_gets_no_kl_per_unit_picture(tmp_path, model2):
+    run = str(tmp_path / "run")
+    os.makedirs(run)
+    with open(runs.path(run, runs.HISTORY), "w") as handle:
+        handle.write("epoch,loss,kl\n1,9.0,1.5\n2,8.0,1.2\n")
+    entries = write_run_pictures(run, model2, None, None, grid=4, n_samples=4)
+    assert "kl_per_unit.png" not in [e["file"] for e in entries]

@@ -8,6 +8,7 @@ import html.parser
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -20,6 +21,7 @@ from vaekit.cli import main
 
 IMAGE_PICTURES = {
     "training_curves.png",
+    "kl_per_unit.png",
     "latent.png",
     "manifold.png",
     "samples.png",
@@ -144,6 +146,11 @@ def test_train_writes_every_picture_and_the_report(run2):
         metrics = json.load(handle)
     assert f"{metrics['elbo']:.4f}" in page
     assert "latent_dim" in page and "hidden_dims" in page
+    # The collapse diagnostics: the picture after the training curves and
+    # the last epoch's active units as a count.
+    assert list(index)[:2] == ["training_curves.png", "kl_per_unit.png"]
+    assert index["kl_per_unit.png"]["title"] in page
+    assert re.search(r"active units \(training subset\), last epoch [0-2] ", page)
 
 
 def test_run_with_20_units_draws_pca_and_traversals(run20):

@@ -98,6 +98,10 @@ def test_run_folder_contents(reference_run):
         "val_reconstruction",
         "val_kl",
         "seconds",
+        "active_units",
+        "kl_0",
+        "kl_1",
+        "kl_2",
     ]
     assert len(lines) == 1 + 4
     rows = [
@@ -108,6 +112,11 @@ def test_run_folder_contents(reference_run):
         # loss = reconstruction + kl for the plain ELBO (beta 1, one sample).
         assert row["loss"] == pytest.approx(row["reconstruction"] + row["kl"], rel=1e-4)
         assert row["seconds"] > 0
+        # The units' KL on the training subset adds up to about the training
+        # KL (that of the batches during the epoch, so only roughly).
+        unit_kl = [row[f"kl_{j}"] for j in range(3)]
+        assert min(unit_kl) >= 0 and 0 <= row["active_units"] <= 3
+        assert sum(unit_kl) == pytest.approx(row["kl"], rel=0.5, abs=0.5)
     assert rows[-1]["loss"] < rows[0]["loss"]
     metrics = json.load(open(os.path.join(reference_run, "metrics.json")))
     assert metrics["split"] == "validation" and metrics["n"] == 200
@@ -157,6 +166,11 @@ def test_sigint_then_resume_matches_uninterrupted(data_file, tmp_path, reference
         np.testing.assert_array_equal(a, b)
     with open(os.path.join(run, "history.csv")) as handle:
         assert len(handle.read().splitlines()) == 1 + 4
+    # The diagnostics of every epoch, the interrupted one too, are those of
+    # the uninterrupted run: the same weights, the same fixed examples.
+    resumed, reference = _history(run), _history(reference_run)
+    for key in ("active_units", "kl_0", "kl_1", "kl_2"):
+        assert [r[key] for r in resumed] == [r[key] for r in reference], key
 
 
 def test_sigterm_exits_143(data_file, tmp_path):
@@ -365,13 +379,21 @@ os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 os.environ["KERAS_BACKEND"] = "jax"
 import jax
 import keras
+from vaekit import train as train_lib
 from vaekit.config import Config
-from vaekit.train import build_model, train
+seen, distribute = [], train_lib.distribute
+def spy(*args):
+    result = distribute(*args)
+    seen.append(keras.distribution.distribution())
+    return result
 config = Config(data=sys.argv[1], hidden_dims=(16,), latent_dim=2, batch_size=50,
                 epochs=2, eval_iw_samples=2, distribute=sys.argv[3] == "1")
-train(config, output=sys.argv[2], verbose=0)
+train_lib.distribute = spy
+train_lib.train(config, output=sys.argv[2], verbose=0)
 assert len(jax.devices()) == 2
-dist = keras.distribution.distribution()
+# Training ran under the distribution; evaluation after it, unsharded.
+assert keras.distribution.distribution() is None
+dist = seen[0] if seen else None
 print(type(dist).__name__ if dist else "none", dist.device_mesh.shape if dist else "")
 """
 
@@ -398,16 +420,140 @@ def test_distribute_data_parallel_matches_one_device(data_file, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_distribute_needs_divisible_batch(tmp_path, data_file):
-    script = tmp_path / "dist.py"
-    script.write_text(DISTRIBUTED.replace("batch_size=50", "batch_size=25"))
+RAGGED = """
+import os, sys
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+os.environ["KERAS_BACKEND"] = "jax"
+from vaekit.config import Config
+from vaekit.train import train
+for batch_size in (20, 33):
+    for distribute in (True, False):
+        config = Config(data=sys.argv[1], hidden_dims=(8,), latent_dim=2,
+                        batch_size=batch_size, epochs=2, eval_iw_samples=2,
+                        iw_samples=2, kl_warmup_epochs=1, validation_split=0.1,
+                        distribute=distribute)
+        run = os.path.join(sys.argv[2], f"{batch_size}-{int(distribute)}")
+        train(config, output=run, verbose=0)
+"""
+
+
+def test_distribute_pads_a_ragged_batch_and_matches_one_device(tmp_path):
+    """91 training rows: batches of 20 end with 11 rows, and 33 (odd) does
+    not split over 2 devices at all. Each ragged batch is padded with rows of
+    weight 0; the run matches one device's: same weights, same losses (the
+    IWAE objective and KL warm-up included), validation and test metrics."""
+    rng = np.random.default_rng(5)
+    data = str(tmp_path / "x.npy")
+    np.save(data, (rng.random((101, 12)) < 0.3).astype(np.float32))
+    script = tmp_path / "ragged.py"
+    script.write_text(RAGGED)
     out = subprocess.run(
-        [sys.executable, str(script), data_file, str(tmp_path / "run"), "1"],
+        [sys.executable, str(script), data, str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert out.returncode != 0 and "divisible by 2" in out.stderr
+    assert out.returncode == 0, out.stderr
+    for batch_size in (20, 33):
+        two, one = (str(tmp_path / f"{batch_size}-{flag}") for flag in (1, 0))
+        for a, b in zip(_weights(two), _weights(one), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        for row_two, row_one in zip(_history(two), _history(one), strict=True):
+            for key in ("loss", "reconstruction", "kl", "val_loss", "val_kl"):
+                assert float(row_two[key]) == pytest.approx(
+                    float(row_one[key]), rel=1e-4
+                ), (batch_size, key)
+        metrics = [
+            json.load(open(os.path.join(run, "metrics.json"))) for run in (two, one)
+        ]
+        assert metrics[0]["n"] == metrics[1]["n"] == 10
+        assert metrics[0]["elbo"] == pytest.approx(metrics[1]["elbo"], rel=1e-4)
+
+
+def test_process_flags_need_distribute_and_a_coordinator(data_file, tmp_path):
+    """The several-process flags are checked before anything is written."""
+    config = Config(data=data_file, epochs=1)
+    run = tmp_path / "run"
+    with pytest.raises(VaekitError, match="need --distribute"):
+        train(config, output=str(run), num_processes=2, process_id=1)
+    with pytest.raises(VaekitError, match="need --coordinator"):
+        train(config.replace(distribute=True), output=str(run), process_id=1)
+    assert not run.exists()
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_train_one_model_as_one_process_does(tmp_path):
+    """Two JAX processes on 127.0.0.1 form one cluster (gloo collectives on
+    CPU), each feeding its half of every global batch (57 rows in batches of
+    16: the last one, 9 rows, is padded to 10). They end with the weights of
+    one process training on the same global batches; only process 0 writes
+    a run folder."""
+    rng = np.random.default_rng(7)
+    data = str(tmp_path / "x.npy")
+    np.save(data, (rng.random((63, 12)) < 0.3).astype(np.float32))
+    args = [
+        "train",
+        "--data",
+        data,
+        "--hidden-dims",
+        "8",
+        "--latent-dim",
+        "2",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "3",
+        "--eval-iw-samples",
+        "2",
+        "--iw-samples",
+        "2",
+        "--validation-split",
+        "0.1",
+        "--quiet",
+    ]
+    cluster = ["--distribute", "--coordinator", f"127.0.0.1:{_free_port()}"]
+    cluster += ["--num-processes", "2"]
+    procs = [
+        _run_cli(
+            [
+                *args,
+                *cluster,
+                "--process-id",
+                str(i),
+                "--output",
+                str(tmp_path / f"p{i}"),
+            ]
+        )
+        for i in (0, 1)
+    ]
+    single = _run_cli([*args, "--output", str(tmp_path / "single")])
+    try:
+        for proc in (*procs, single):
+            _, err = proc.communicate(timeout=240)
+            assert proc.returncode == 0, err
+    finally:  # one failed process leaves the other waiting for it
+        for proc in (*procs, single):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert not (tmp_path / "p1").exists()
+    assert "distribute = true" in (tmp_path / "p0" / "config.toml").read_text()
+    for a, b in zip(
+        _weights(str(tmp_path / "p0")), _weights(str(tmp_path / "single")), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for two, one in zip(
+        _history(str(tmp_path / "p0")), _history(str(tmp_path / "single")), strict=True
+    ):
+        for key in ("loss", "val_loss"):
+            assert float(two[key]) == pytest.approx(float(one[key]), rel=1e-4)
 
 
 def _tutorial_run(tmp_path, epochs):
@@ -482,3 +628,65 @@ def test_default_run_full(tmp_path):
     assert metrics["binarize"] in ("static", "dynamic")
     assert metrics["elbo"] <= metrics["log_likelihood"]
     assert metrics["log_likelihood"] > -110
+
+
+# -- posterior collapse ------------------------------------------------------
+
+# beta = 50 on the 8x8 digits: the KL term dominates and q(z|x) collapses to
+# the prior within two epochs.
+COLLAPSING = {
+    "data": "digits",
+    "hidden_dims": (32,),
+    "latent_dim": 4,
+    "beta": 50.0,
+    "iw_samples": 1,
+    "batch_size": 100,
+    "epochs": 3,
+    "learning_rate": 3e-3,
+    "lr_schedule": "constant",
+    "validation_split": 0.05,
+    "eval_iw_samples": 1,
+}
+
+
+def _units(run):
+    history = _history(run)
+    kl = np.array([[float(r[f"kl_{j}"]) for j in range(4)] for r in history])
+    active = np.array([float(r["active_units"]) for r in history])
+    return history, kl, active
+
+
+def test_a_collapsing_run_warns_once_and_records_the_collapse(tmp_path, capsys):
+    run, metrics = train(Config(**COLLAPSING), output=str(tmp_path / "run"), verbose=0)
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "vaekit: warning:" in line]
+    assert len(warnings) == 1 and "posterior collapse" in warnings[0]
+    assert "after epoch 2" in warnings[0] and "--free-bits 0.5" in warnings[0]
+    history, kl, active = _units(run)
+    assert len(history) == 3
+    assert (kl[1:] < 0.1).all() and active[-1] == 0
+    assert metrics["active_units"] == 0  # the held-out evaluation agrees
+    pictures = json.load(open(os.path.join(run, "plots", "index.json")))["pictures"]
+    assert "kl_per_unit.png" in [p["file"] for p in pictures]
+    with open(os.path.join(run, "report.html")) as handle:
+        assert "KL per latent unit" in handle.read()
+
+
+def test_free_bits_keep_the_units_of_a_collapsing_run(tmp_path, capsys):
+    config = Config(**COLLAPSING, free_bits=1.0)
+    run, metrics = train(config, output=str(tmp_path / "run"), verbose=0)
+    assert "vaekit: warning:" not in capsys.readouterr().err
+    history, kl, active = _units(run)
+    assert active[-1] > 0 and kl[-1].max() > 0.1
+    assert metrics["active_units"] > 0
+    for row in history:
+        # `loss` is the objective, with every unit's KL at least 1 nat;
+        # `kl` stays the true KL, below the 4 free nats.
+        loss, rec, kl_true = (float(row[k]) for k in ("loss", "reconstruction", "kl"))
+        assert loss - rec >= 50.0 * 4 * 1.0 * (1 - 1e-5)
+        assert 0 < kl_true < 4.0
+    with open(os.path.join(run, "config.toml")) as handle:
+        assert "free_bits = 1.0" in handle.read()
+    from vaekit.models import load_model
+
+    assert load_model(os.path.join(run, "model.keras")).free_bits == 1.0

@@ -77,6 +77,7 @@ _PUBLIC = {
     "load_model": "vaekit.models",
     "losses": "vaekit.losses",
     "evaluate": "vaekit.evaluate",
+    "score": "vaekit.score",
     "data": "vaekit.data",
     "plots": "vaekit.plots",
     "config": "vaekit.config",

@@ -22,6 +22,14 @@ class TrainingBatches(keras.utils.PyDataset):
     `shuffle=False`. A `batch_size` larger than the data gives one batch of
     all of it per epoch.
 
+    For data-parallel training (`pad_to` set) every batch is
+    `(x, None, sample_weight)`: a batch whose size does not divide over the
+    devices (the last, ragged one) is padded with zero rows of weight 0 up to
+    a multiple of `pad_to`, and the model's loss, the weighted mean over the
+    rows, is that of the real rows alone. With `process=(p, n)`, each of `n`
+    processes yields its `p`-th slice of every (padded) global batch; all of
+    them use the same seed, so together they feed each global batch once.
+
     Args:
         x: The training examples, `(n, ...)`.
         batch_size: Examples per batch (the last batch may be smaller).
@@ -30,18 +38,45 @@ class TrainingBatches(keras.utils.PyDataset):
             `vaekit.data.binarize`): the batches are the data as given.
         seed: Seed of the order and of the draws.
         epoch: The first epoch.
+        pad_to: `None` (batches are `(x,)`), or pad each batch to a multiple
+            of this many rows (the number of devices) and yield weights.
+        process: `(index, count)`: yield slice `index` of `count` equal
+            slices of each padded batch (one per process; `pad_to` must be a
+            multiple of `count`).
+        shuffle: `False` keeps the data's order (validation data).
 
     Raises:
         ValueError: if an argument is invalid.
     """
 
-    def __init__(self, x, batch_size, binarize="none", seed=0, epoch=0):
+    def __init__(
+        self,
+        x,
+        batch_size,
+        binarize="none",
+        seed=0,
+        epoch=0,
+        pad_to=None,
+        process=(0, 1),
+        shuffle=True,
+    ):
         # One worker, no processes: batches are made in order, in this thread.
         super().__init__(workers=1, use_multiprocessing=False)
         self.x = x
         self.batch_size = checks.integer(batch_size, "batch_size")
         self.binarize = checks.one_of(binarize, "binarize", checks.BINARIZE)
         self.seed = checks.integer(seed, "seed", minimum=0)
+        self.pad_to = None if pad_to is None else checks.integer(pad_to, "pad_to")
+        index, count = process
+        checks.integer(count, "process count")
+        if not 0 <= index < count or (count > 1 and (self.pad_to or 1) % count):
+            raise ValueError(
+                "process must be (index, count) with 0 <= index < count and "
+                f"count dividing pad_to. Received: process={process!r}, "
+                f"pad_to={pad_to!r}"
+            )
+        self.process = (int(index), int(count))
+        self.shuffle = bool(shuffle)
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch, skip=0):
@@ -49,9 +84,11 @@ class TrainingBatches(keras.utils.PyDataset):
         (to finish an epoch that was interrupted after `skip` steps)."""
         self.epoch = int(epoch)
         self.skip = int(skip)
-        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(
-            len(self.x)
-        )
+        if self.shuffle:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            self.order = rng.permutation(len(self.x))
+        else:
+            self.order = np.arange(len(self.x))
 
     def __len__(self):
         return math.ceil(len(self.x) / self.batch_size) - self.skip
@@ -65,7 +102,24 @@ class TrainingBatches(keras.utils.PyDataset):
             batch = (rng.random(batch.shape, dtype=np.float32) < batch).astype(
                 np.float32
             )
-        return (batch,)
+        if self.pad_to is None:
+            return (batch,)
+        return self._pad(batch)
+
+    def _pad(self, batch):
+        """`(x, None, weight)`: this process's slice of the batch padded to a
+        multiple of `pad_to` rows, the padding rows zero with weight 0."""
+        n = len(batch)
+        padded = -(-n // self.pad_to) * self.pad_to
+        weight = np.zeros(padded, np.float32)
+        weight[:n] = 1.0
+        if padded > n:
+            batch = np.concatenate(
+                [batch, np.zeros((padded - n, *batch.shape[1:]), batch.dtype)]
+            )
+        index, count = self.process
+        rows = slice(index * padded // count, (index + 1) * padded // count)
+        return batch[rows], None, weight[rows]
 
     def on_epoch_end(self):
         self.set_epoch(self.epoch + 1)

@@ -1,9 +1,11 @@
 """The Keras callback of a training run: checkpoints, history, early
-stopping, divergence, signals and a log line per epoch."""
+stopping, divergence, signals, posterior-collapse diagnostics and a log line
+per epoch."""
 
 import csv
 import io
 import math
+import sys
 import time
 
 import keras
@@ -11,8 +13,15 @@ import numpy as np
 
 from vaekit import files, runs
 from vaekit.checkpoint import save_checkpoint
+from vaekit.evaluate import active_units
 
-__all__ = ["HISTORY_KEYS", "TrainingSupervisor"]
+__all__ = [
+    "COLLAPSE_KL",
+    "DIAGNOSTIC_EXAMPLES",
+    "HISTORY_KEYS",
+    "TrainingSupervisor",
+    "latent_diagnostics",
+]
 
 HISTORY_KEYS = (
     "loss",
@@ -22,14 +31,70 @@ HISTORY_KEYS = (
     "val_reconstruction",
     "val_kl",
 )
+DIAGNOSTIC_EXAMPLES = 2000  # at most, of the training data, for the diagnostics
+COLLAPSE_KL = 0.1  # nats: a unit whose KL stays below this carries ~no information
+
+
+def latent_diagnostics(model, x, batch_size=500):
+    """Posterior-collapse diagnostics of `model` on the examples `x`.
+
+    Runs the encoder in inference mode (`predict`: no sampling, no dropout,
+    so no random stream moves).
+
+    Args:
+        model: A `vaekit.VAE`.
+        x: numpy array `(n, *model.data_shape)`.
+        batch_size: Examples per encoder pass.
+
+    Returns:
+        `(unit_kl, active)`: the mean over `x` of each latent unit's
+        `KL(q(z_j|x) || N(0, 1))` in nats, a float64 array of shape
+        `(latent_dim,)` that sums to the mean KL, and the number of active
+        units (`vaekit.evaluate.active_units`).
+    """
+    if keras.distribution.distribution() is None:
+        z_mean, z_log_var = model.encoder.predict(x, batch_size=batch_size, verbose=0)
+    else:
+        # Under --distribute, `predict` splits each batch over the devices (a
+        # ragged one does not split); a plain call uses the replicated weights.
+        parts = [
+            model.encoder(x[i : i + batch_size], training=False)
+            for i in range(0, len(x), batch_size)
+        ]
+        z_mean, z_log_var = (
+            np.concatenate([keras.ops.convert_to_numpy(p[j]) for p in parts])
+            for j in (0, 1)
+        )
+    z_mean = np.asarray(z_mean, dtype=np.float64)
+    # q(z|x) as the model samples it: epsilon_std scales the std.
+    q_log_var = np.asarray(z_log_var, np.float64) + 2.0 * math.log(model.epsilon_std)
+    unit_kl = -0.5 * (1.0 + q_log_var - z_mean**2 - np.exp(q_log_var))
+    return unit_kl.mean(axis=0), active_units(z_mean)
+
+
+def _history_fields(rows):
+    """The CSV columns of `rows`: epoch, the metrics, seconds, then the
+    diagnostics (active units, kl_0, kl_1, ...) when recorded."""
+    fields = ["epoch", *HISTORY_KEYS, "seconds"]
+    if any("active_units" in row for row in rows):
+        fields.append("active_units")
+    units = max((len(row.get("unit_kl", ())) for row in rows), default=0)
+    return fields + [f"kl_{j}" for j in range(units)]
+
+
+def _csv_row(row):
+    """A history row as CSV values: `unit_kl` spread over kl_0, kl_1, ..."""
+    values = {k: v for k, v in row.items() if k != "unit_kl"}
+    values.update({f"kl_{j}": v for j, v in enumerate(row.get("unit_kl", ()))})
+    return values
 
 
 def _history_csv(rows):
     """CSV text of per-epoch rows (dicts)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["epoch", *HISTORY_KEYS, "seconds"])
+    writer = csv.DictWriter(out, fieldnames=_history_fields(rows))
     writer.writeheader()
-    for row in rows:
+    for row in map(_csv_row, rows):
         writer.writerow({k: row.get(k, "") for k in writer.fieldnames})
     return out.getvalue()
 
@@ -52,6 +117,11 @@ class TrainingSupervisor(keras.callbacks.Callback):
       on `val_loss`, writes `RUN/checkpoint.npz` and `RUN/history.csv`
       atomically, and, if `log`, prints one line (for logs, where Keras'
       redrawn progress bar would fill the file).
+    - With `diagnostics` (a fixed subset of the training data), each row
+      also holds the KL of each latent unit and the number of active units
+      (`latent_diagnostics`), and once per run, after the KL warm-up and not
+      in the first epoch, a collapse (every unit's KL below `COLLAPSE_KL`)
+      prints one `vaekit: warning:` line to stderr saying what to try.
 
     Args:
         run: The run folder.
@@ -64,6 +134,12 @@ class TrainingSupervisor(keras.callbacks.Callback):
         best_weights: The best weights of that checkpoint, or None.
         signals: A `vaekit.checkpoint.SignalGuard` (default: none).
         log: Print one line per epoch to stdout.
+        diagnostics: Training examples for the per-unit KL and active units
+            of each epoch (the same ones every epoch), or None: none.
+        warmup_epochs: Epochs of KL warm-up, during which a collapse is not
+            reported.
+        diagnostics_batch: Examples per encoder pass over `diagnostics` (with
+            `--distribute`, a multiple of the devices, as `len(diagnostics)`).
     """
 
     def __init__(
@@ -77,6 +153,9 @@ class TrainingSupervisor(keras.callbacks.Callback):
         best_weights=None,
         signals=None,
         log=False,
+        diagnostics=None,
+        warmup_epochs=0,
+        diagnostics_batch=500,
     ):
         super().__init__()
         meta = meta or {}
@@ -87,6 +166,10 @@ class TrainingSupervisor(keras.callbacks.Callback):
         self.early_stopping = early_stopping
         self.signals = signals
         self.log = log
+        self.diagnostics = diagnostics
+        self.warmup_epochs = warmup_epochs
+        self.diagnostics_batch = diagnostics_batch
+        self.collapse_warned = meta.get("collapse_warned", False)
         self.rows = list(meta.get("rows", []))
         self.best = meta.get("best", math.inf)
         self.best_epoch = meta.get("best_epoch")
@@ -122,6 +205,7 @@ class TrainingSupervisor(keras.callbacks.Callback):
             "best_epoch": self.best_epoch,
             "wait": self.wait,
             "early_stopped": self.early_stopped,
+            "collapse_warned": self.collapse_warned,
         }
 
     def checkpoint(self, epoch, step):
@@ -170,6 +254,14 @@ class TrainingSupervisor(keras.callbacks.Callback):
             "seconds": round(time.perf_counter() - self._start, 3),
         }
         row.update({k: float(logs[k]) for k in HISTORY_KEYS if k in logs})
+        warning = None
+        if self.diagnostics is not None and len(self.diagnostics):
+            unit_kl, active = latent_diagnostics(
+                self.model, self.diagnostics, self.diagnostics_batch
+            )
+            row["active_units"] = active
+            row["unit_kl"] = [float(v) for v in unit_kl]
+            warning = self._collapse(epoch, unit_kl, active)
         self.rows.append(row)
         if self.early_stopping and "val_loss" in logs:
             self._early_stopping(epoch, float(logs["val_loss"]))
@@ -185,6 +277,36 @@ class TrainingSupervisor(keras.callbacks.Callback):
                     f"keeping the weights of epoch {self.best_epoch}",
                     flush=True,
                 )
+        if warning:
+            print(f"vaekit: warning: {warning}", file=sys.stderr, flush=True)
+
+    def _collapse(self, epoch, unit_kl, active):
+        """The collapse warning of `epoch`, once per run (the checkpoint
+        keeps the flag), or None."""
+        if (
+            self.collapse_warned
+            or epoch + 1 <= max(1, self.warmup_epochs)
+            or not np.all(unit_kl < COLLAPSE_KL)
+        ):
+            return None
+        self.collapse_warned = True
+        model = self.model
+        tries = []
+        if model.free_bits < 0.5:
+            tries.append(
+                "--free-bits 0.5" + (" --iw-samples 1" if model.iw_samples > 1 else "")
+            )
+        if model.beta > 0:
+            tries.append(f"a lower --beta (now {model.beta:g})")
+        if model.likelihood == "gaussian" and model.decoder_std == "learned":
+            tries.append("a fixed --decoder-std (e.g. 0.1) for gaussian data")
+        tries.append(f"--kl-warmup-epochs {max(10, 2 * self.warmup_epochs)}")
+        return (
+            f"posterior collapse: after epoch {epoch + 1} every latent unit's KL is "
+            f"below {COLLAPSE_KL:g} nats (largest {float(np.max(unit_kl)):.3g}; "
+            f"{active} of {len(unit_kl)} units active), so the decoder ignores z. "
+            f"Try {', '.join(tries)}"
+        )
 
     def _early_stopping(self, epoch, val_loss):
         """Keeps the best weights; stops after `early_stopping` epochs

@@ -18,13 +18,24 @@ from vaekit.commands import (
     reconstruct,
     report,
     sample,
+    score,
     train,
     use_backend,
 )
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (train, evaluate, encode, sample, reconstruct, plot, interpolate, report)
+_COMMANDS = (
+    train,
+    evaluate,
+    score,
+    encode,
+    sample,
+    reconstruct,
+    plot,
+    interpolate,
+    report,
+)
 
 
 def build_parser():

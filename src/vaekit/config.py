@@ -55,6 +55,7 @@ class Config:
     epsilon_std: float = 1.0
     iw_samples: int = 5
     kl_warmup_epochs: int = 0
+    free_bits: float = 0.0
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     lr_schedule: str = "cosine"
@@ -133,6 +134,17 @@ def _decoder_std(value, name, config):
         raise checks.invalid(name, "'learned' or a number > 0", value)
 
 
+def _free_bits(value, name, config):
+    checks.number(value, name, minimum=0)
+    if value > 0 and config.iw_samples > 1:
+        raise checks.invalid(
+            name,
+            "0 unless iw_samples is 1 (free bits act on the ELBO's KL term, which "
+            "the importance-weighted bound has not)",
+            value,
+        )
+
+
 def _clipnorm(value, name, config):
     if value is not None:
         checks.number(value, name, minimum=0, exclusive=("minimum",))
@@ -167,6 +179,7 @@ _RULES = {
     "learning_rate": _number(minimum=0, exclusive=("minimum",)),
     "epsilon_std": _number(minimum=0, exclusive=("minimum",)),
     "beta": _number(minimum=0),
+    "free_bits": _free_bits,
     "clipnorm": _clipnorm,
     "dropout": _number(0, 1, exclusive=("maximum",)),
     "validation_split": _number(0, 1, exclusive=("maximum",)),

@@ -1,5 +1,6 @@
 """Held-out evaluation of a trained VAE: ELBO, importance-weighted log p(x),
-active units. Everything runs in batches whose size follows a memory budget,
+active units, per example (`per_example`) or averaged over the data
+(`evaluate`). Everything runs in batches whose size follows a memory budget,
 so k=5000 importance samples over 10,000 images fit in a fixed amount of RAM.
 """
 
@@ -11,7 +12,14 @@ import numpy as np
 from vaekit import checks
 from vaekit.losses import gaussian_kl
 
-__all__ = ["ACTIVE_UNIT_THRESHOLD", "DEFAULT_MAX_MEMORY", "evaluate", "plan_chunks"]
+__all__ = [
+    "ACTIVE_UNIT_THRESHOLD",
+    "DEFAULT_MAX_MEMORY",
+    "active_units",
+    "evaluate",
+    "per_example",
+    "plan_chunks",
+]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes of activations per chunk
 ACTIVE_UNIT_THRESHOLD = 0.01
@@ -52,7 +60,66 @@ def evaluate(
     (2015): `log p(x) ~= logsumexp_i(log w_i) - log k`, a lower bound that
     rises with `k`. The ELBO is the mean of the same `k` log-weights (a
     k-sample Monte Carlo estimate); `kl` is the analytic KL of q(z|x) from
-    the prior and `reconstruction = -(elbo + kl)`.
+    the prior and `reconstruction = -(elbo + kl)`. Each figure is the mean
+    over the data of `per_example`'s values.
+
+    Args:
+        model, x, iw_samples, seed, max_memory, progress: As for
+            `per_example`.
+
+    Returns:
+        A dict with `elbo`, `log_likelihood`, `log_likelihood_stderr`,
+        `reconstruction`, `kl` (nats per example, means over the data),
+        `active_units`, `n` and `iw_samples`.
+
+    Raises:
+        ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
+            empty or not of the model's input shape.
+    """
+    values = per_example(model, x, iw_samples, seed, max_memory, progress)
+    log_px, elbo, kl = values["log_likelihood"], values["elbo"], values["kl"]
+    n = len(log_px)
+    z_means = values["z_mean"]
+    return {
+        "elbo": float(elbo.mean()),
+        "log_likelihood": float(log_px.mean()),
+        "log_likelihood_stderr": float(log_px.std(ddof=1) / math.sqrt(n))
+        if n > 1
+        else 0.0,
+        "reconstruction": float(-(elbo + kl).mean()),
+        "kl": float(kl.mean()),
+        "active_units": active_units(z_means),
+        "n": int(n),
+        "iw_samples": iw_samples,
+    }
+
+
+def active_units(z_means, threshold=ACTIVE_UNIT_THRESHOLD):
+    """The number of active latent units (Burda et al. 2015, section 5.2):
+    units whose `Var_x(E_q[z_j])` over the examples exceeds `threshold`.
+
+    Args:
+        z_means: numpy array `(n, latent_dim)` of q's means.
+        threshold: The variance above which a unit counts as active.
+
+    Returns:
+        An int (0 for fewer than two examples).
+    """
+    z_means = np.asarray(z_means, dtype=np.float64)
+    if len(z_means) < 2:
+        return 0
+    return int((z_means.var(axis=0) > threshold).sum())
+
+
+def per_example(
+    model,
+    x,
+    iw_samples=1000,
+    seed=0,
+    max_memory=DEFAULT_MAX_MEMORY,
+    progress=None,
+):
+    """The values `evaluate` averages, one per example of `x`.
 
     Args:
         model: A `vaekit.VAE`.
@@ -64,9 +131,10 @@ def evaluate(
         progress: Optional callable `progress(done, total)`.
 
     Returns:
-        A dict with `elbo`, `log_likelihood`, `log_likelihood_stderr`,
-        `reconstruction`, `kl` (nats per example, means over the data),
-        `active_units`, `n` and `iw_samples`.
+        A dict of float64 numpy arrays in the order of `x`: `elbo`,
+        `log_likelihood` (the importance-weighted estimate of log p(x)),
+        `kl` (nats, shape `(n,)` each) and `z_mean` (q's mean, shape
+        `(n, latent_dim)`).
 
     Raises:
         ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
@@ -114,19 +182,7 @@ def evaluate(
         elbo[start:stop] = weight_total / iw_samples
         if progress is not None:
             progress(stop, n)
-    variances = z_means.var(axis=0) if n > 1 else np.zeros(model.latent_dim)
-    return {
-        "elbo": float(elbo.mean()),
-        "log_likelihood": float(log_px.mean()),
-        "log_likelihood_stderr": float(log_px.std(ddof=1) / math.sqrt(n))
-        if n > 1
-        else 0.0,
-        "reconstruction": float(-(elbo + kl).mean()),
-        "kl": float(kl.mean()),
-        "active_units": int((variances > ACTIVE_UNIT_THRESHOLD).sum()),
-        "n": int(n),
-        "iw_samples": iw_samples,
-    }
+    return {"elbo": elbo, "log_likelihood": log_px, "kl": kl, "z_mean": z_means}
 
 
 def _log_weights_function(model, seed):

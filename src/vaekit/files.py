@@ -21,6 +21,7 @@ __all__ = [
     "save_figure",
     "save_model",
     "save_npy",
+    "save_npz",
     "write_bytes",
     "write_csv",
     "write_json",
@@ -98,6 +99,23 @@ def save_npy(path, array):
 
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, array, allow_pickle=False)
+
+
+def save_npz(path, **arrays):
+    """`numpy.savez` of `arrays` through a temporary file.
+
+    Raises:
+        ValueError: for an array of Python objects, which only a pickle
+            could store (readers load with `allow_pickle=False`).
+    """
+    import numpy as np
+
+    arrays = {name: np.asarray(value) for name, value in arrays.items()}
+    for name, array in arrays.items():
+        if array.dtype.hasobject:
+            raise ValueError(f"Cannot store objects without pickle. Received: {name}")
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def save_model(model, path):

@@ -24,6 +24,18 @@ from vaekit.networks import build_decoder, build_encoder
 __all__ = ["VAE", "build_decoder", "build_encoder", "load_model"]
 
 
+class _RowMean(keras.metrics.Mean):
+    """The `loss` tracker of `VAE`: the mean over the batches weighted by
+    their real rows (`add`). Keras' trainer also calls `update_state` with
+    the padded batch size: ignored."""
+
+    def update_state(self, values, sample_weight=None):
+        pass
+
+    def add(self, values, sample_weight=None):
+        super().update_state(values, sample_weight)
+
+
 @keras.saving.register_keras_serializable(package="vaekit")
 class VAE(keras.Model):
     """The variational autoencoder: encoder, `Sampling`, decoder.
@@ -56,6 +68,13 @@ class VAE(keras.Model):
             (1: the ELBO; k > 1: the IWAE bound).
         kl_warmup_steps: Number of training steps over which the KL weight
             rises linearly from 0 to `beta` (0: no warm-up).
+        free_bits: Free bits lambda >= 0 (Kingma et al. 2016, eq. 15): the
+            objective's KL term becomes `sum_j max(lambda, KL_j)`, `KL_j`
+            the batch mean of latent unit j's KL, so no unit gains by
+            collapsing below lambda nats. The tracked `loss` is this
+            objective; `kl` (and `vaekit.evaluate`) stay the true KL. Only
+            with `iw_samples=1`: the importance-weighted bound has no
+            separate KL term (0: off).
         seed: Optional integer seed of the sampling layer.
         **kwargs: Passed to `keras.Model` (`name`, ...).
 
@@ -79,6 +98,7 @@ class VAE(keras.Model):
         iw_samples=1,
         kl_warmup_steps=0,
         seed=None,
+        free_bits=0.0,
         **kwargs,
     ):
         kwargs.setdefault("name", "vae")
@@ -92,6 +112,13 @@ class VAE(keras.Model):
             checks.number(decoder_std, "decoder_std", minimum=0, exclusive=("minimum",))
         checks.integer(iw_samples, "iw_samples")
         checks.integer(kl_warmup_steps, "kl_warmup_steps", minimum=0)
+        checks.number(free_bits, "free_bits", minimum=0)
+        if free_bits > 0 and iw_samples > 1:
+            raise ValueError(
+                "free_bits applies to the ELBO's KL term; the importance-weighted "
+                "bound (iw_samples > 1) has none: use iw_samples=1 or free_bits=0. "
+                f"Received: free_bits={free_bits!r}, iw_samples={iw_samples!r}"
+            )
         z_shape = encoder.outputs[0].shape
         if tuple(decoder.inputs[0].shape[1:]) != tuple(z_shape[1:]):
             raise ValueError(
@@ -115,6 +142,7 @@ class VAE(keras.Model):
         )
         self.iw_samples = iw_samples
         self.kl_warmup_steps = kl_warmup_steps
+        self.free_bits = float(free_bits)
         self.seed = seed
         self.latent_dim = int(z_shape[-1])
         self.data_shape = tuple(int(s) for s in encoder.inputs[0].shape[1:])
@@ -214,6 +242,12 @@ class VAE(keras.Model):
         mean_k = ops.tile(z_mean, (k, 1))
         log_var_k = ops.tile(q_log_var, (k, 1))
         # Row i * batch + j of the tiled codes is draw i of example j.
+        if epsilon is None:
+            # Drawn example-major, so that an example's draws do not depend on
+            # the batch's size: a batch padded for --distribute draws for its
+            # real rows what one device draws.
+            like = ops.tile(ops.expand_dims(z_mean, 1), (1, k, 1))
+            epsilon = ops.transpose(self._noise(like, seed), (1, 0, 2))
         z = mean_k + ops.exp(0.5 * log_var_k) * self._noise(mean_k, seed, epsilon)
         params = self.decoder(z, training=training)
         x_k = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
@@ -244,10 +278,29 @@ class VAE(keras.Model):
             `reconstruction = -log p(x|z)` with `z ~ q(z|x)` and
             `kl = KL(q(z|x) || N(0, I))`. The ELBO is `-(reconstruction + kl)`.
         """
+        reconstruction, posterior = self._elbo_parts(x, seed, training, epsilon)
+        return reconstruction, gaussian_kl(*posterior)
+
+    def _elbo_parts(self, x, seed=None, training=False, epsilon=None):
+        """`(-log p(x|z), (z_mean, q_log_var))` for one draw `z ~ q(z|x)`."""
         z_mean, q_log_var = self.posterior(x, training=training)
         z = z_mean + ops.exp(0.5 * q_log_var) * self._noise(z_mean, seed, epsilon)
         params = self.decoder(z, training=training)
-        return -self._log_likelihood(x, params), gaussian_kl(z_mean, q_log_var)
+        return -self._log_likelihood(x, params), (z_mean, q_log_var)
+
+    def _free_bits_kl(self, posterior, sample_weight=None):
+        """`sum_j max(free_bits, KL_j)`, `KL_j` the batch mean (weighted by
+        `sample_weight`) of latent unit j's KL (Kingma et al. 2016, eq. 15)."""
+        z_mean, q_log_var = posterior
+        unit_kl = -0.5 * (1.0 + q_log_var - ops.square(z_mean) - ops.exp(q_log_var))
+        if sample_weight is None:
+            batch_kl = ops.mean(unit_kl, axis=0)
+        else:
+            weight = ops.reshape(ops.cast(sample_weight, unit_kl.dtype), (-1, 1))
+            batch_kl = ops.sum(unit_kl * weight, axis=0) / ops.maximum(
+                ops.sum(weight), 1e-12
+            )
+        return ops.sum(ops.maximum(batch_kl, self.free_bits))
 
     # -- Keras hooks ------------------------------------------------------
 
@@ -276,7 +329,8 @@ class VAE(keras.Model):
             reconstruction = -ops.mean(log_px_z, axis=0)
             kl = gaussian_kl(*posterior)
         else:
-            reconstruction, kl = self.elbo_terms(x, seed=seed, training=training)
+            reconstruction, posterior = self._elbo_parts(x, seed, training)
+            kl = gaussian_kl(*posterior)
         kl_weight = self.beta
         if self.train_steps is not None:
             kl_weight = self.beta * ops.minimum(
@@ -289,6 +343,12 @@ class VAE(keras.Model):
             # importance weight; at weight 1 this is the IWAE bound.
             per_example = -importance_weighted_bound(
                 log_px_z + kl_weight * log_prior_ratio
+            )
+        elif self.free_bits > 0:
+            # One batch-level KL term, the same for every example, so the
+            # (weighted) mean below counts it once; `kl` stays the true KL.
+            per_example = reconstruction + kl_weight * self._free_bits_kl(
+                posterior, sample_weight
             )
         else:
             per_example = reconstruction + kl_weight * kl
@@ -303,7 +363,22 @@ class VAE(keras.Model):
         self.kl_tracker.update_state(kl, sample_weight)
         for extra in self.losses:
             loss = loss + ops.sum(extra)
+        if isinstance(self._loss_tracker, _RowMean):
+            rows = ops.shape(x)[0] if sample_weight is None else ops.sum(sample_weight)
+            self._loss_tracker.add(loss, rows)
         return loss
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        # Keras' trainer weighs each batch's loss by its row count, padding
+        # rows included; `compute_loss` weighs it by the real rows instead.
+        self._loss_tracker = _RowMean(name="loss")
+
+    def compile_from_config(self, config):
+        # Keras' own skips a custom `compile` (ours only swaps the tracker).
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -319,6 +394,7 @@ class VAE(keras.Model):
             "decoder_std": self.decoder_std,
             "iw_samples": self.iw_samples,
             "kl_warmup_steps": self.kl_warmup_steps,
+            "free_bits": self.free_bits,
             "seed": self.seed,
         }
         return {**base_config, **config}

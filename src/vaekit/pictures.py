@@ -6,11 +6,14 @@ import os
 import numpy as np
 
 from vaekit import files, runs
+from vaekit.callbacks import COLLAPSE_KL, DIAGNOSTIC_EXAMPLES
 from vaekit.data import fit_to_shape
+from vaekit.evaluate import ACTIVE_UNIT_THRESHOLD
 from vaekit.images import is_image_shape
 from vaekit.latent import GRID_QUANTILES, manifold_layout
 from vaekit.plots import (
     interpolation,
+    kl_per_unit,
     label_text,
     latent_scatter,
     manifold,
@@ -18,6 +21,7 @@ from vaekit.plots import (
     sample_grid,
     save_picture,
     training_curves,
+    unit_kl_columns,
 )
 
 __all__ = ["write_run_pictures"]
@@ -106,6 +110,20 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
             "Loss (the negative ELBO), reconstruction term and KL term in nats per "
             "example after each epoch, on the training data and the validation "
             "split.",
+        )
+    units = unit_kl_columns(history)
+    if units:
+        save(
+            "kl_per_unit.png",
+            kl_per_unit(history),
+            "KL per latent unit",
+            f"Left: the KL of each of the {len(units)} latent units, KL(q(z_j|x) || "
+            "N(0, 1)) in nats averaged over a fixed subset of up to "
+            f"{DIAGNOSTIC_EXAMPLES} training examples, after each epoch; a unit "
+            f"that stays dark (below {COLLAPSE_KL:g} nats) carries no information "
+            "about x (posterior collapse). Right: the units above that line and "
+            "the active units (variance of z_mean over the examples above "
+            f"{ACTIVE_UNIT_THRESHOLD:g}, Burda et al. 2015) per epoch.",
         )
     has_data = x is not None and len(x) > 0
     if has_data:

@@ -27,6 +27,7 @@ _MIME_TYPES = {
 # Pictures without an index entry keep this order, then come alphabetically.
 _ORDER = (
     "training_curves",
+    "kl_per_unit",
     "latent",
     "manifold",
     "samples",
@@ -53,6 +54,7 @@ _HISTORY_LABELS = {
     "val_loss": "validation loss",
     "val_reconstruction": "validation reconstruction",
     "val_kl": "validation KL",
+    "active_units": "active units (training subset)",
 }
 
 _STYLE = """
@@ -139,7 +141,10 @@ def _history_pairs(run):
         pairs.append(("training time (s)", f"{total:.1f}"))
     for key, label in _HISTORY_LABELS.items():
         if key in history and math.isfinite(history[key][-1]):
-            pairs.append((f"{label}, last epoch", float(history[key][-1])))
+            value = float(history[key][-1])
+            if key == "active_units":
+                value = int(value)
+            pairs.append((f"{label}, last epoch", value))
     return pairs
 
 

@@ -8,6 +8,7 @@
       checkpoint.npz   weights, optimizer and RNG state (resume)
       model.keras      the trained model
       metrics.json     the held-out evaluation at the end
+      train_scores.npz anomaly scores of the training split (see vaekit.score)
       plots/           every picture, with plots/index.json (titles, captions)
       report.html      one self-contained page of all of it
 
@@ -32,6 +33,7 @@ __all__ = [
     "PLOTS",
     "PLOTS_INDEX",
     "REPORT",
+    "TRAIN_SCORES",
     "load_config",
     "load_model",
     "make_run_dir",
@@ -40,6 +42,7 @@ __all__ = [
     "read_history",
     "read_metrics",
     "read_plots_index",
+    "read_train_scores",
     "resume_config",
     "training_binarize",
 ]
@@ -52,6 +55,7 @@ METRICS = "metrics.json"
 PLOTS = "plots"
 PLOTS_INDEX = "index.json"  # inside PLOTS
 REPORT = "report.html"
+TRAIN_SCORES = "train_scores.npz"
 
 
 def path(run, name):
@@ -116,6 +120,34 @@ def read_plots_index(run):
     `{}` when absent or unreadable."""
     index = _read_json(os.path.join(path(run, PLOTS), PLOTS_INDEX))
     return index if isinstance(index, dict) else {}
+
+
+def read_train_scores(run):
+    """`RUN/train_scores.npz`: the anomaly scores of the run's training
+    split (see `vaekit.score.score`), as a dict of numpy arrays, with
+    `iw_samples` (the `k` they were estimated with) as an int.
+
+    Raises:
+        VaekitError: if the file is missing or unreadable.
+    """
+    import zipfile
+
+    import numpy as np
+
+    file = path(run, TRAIN_SCORES)
+    if not os.path.isfile(file):
+        raise VaekitError(
+            f"no stored training scores: {file!r} does not exist (the model is not "
+            "in a run folder written by vaekit train, or by an older vaekit); pass "
+            "--threshold instead, or train the model again"
+        )
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            scores = {name: archive[name] for name in archive.files}
+        scores["iw_samples"] = int(scores["iw_samples"])
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise VaekitError(f"training scores {file!r} cannot be read ({exc})") from None
+    return scores
 
 
 def load_config(run):

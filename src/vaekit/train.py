@@ -2,22 +2,24 @@
 
 The run folder (see `vaekit.runs`) holds the config that reproduces the run,
 one history row per epoch, a checkpoint after every epoch (see
-`vaekit.checkpoint`), the trained model, the held-out metrics, the pictures
-and the report. `vaekit.callbacks.TrainingSupervisor` does the per-epoch
-work inside `fit`.
+`vaekit.checkpoint`), the trained model, the held-out metrics, the pictures,
+the report and the training split's anomaly scores (see `vaekit.score`).
+`vaekit.callbacks.TrainingSupervisor` does the per-epoch work inside `fit`.
 """
 
 import math
 import os
 import sys
+import tempfile
 
 import keras
+import numpy as np
 
 from vaekit import VaekitError, files, report, runs
 from vaekit import config as config_lib
 from vaekit import data as data_lib
 from vaekit.batches import TrainingBatches
-from vaekit.callbacks import TrainingSupervisor
+from vaekit.callbacks import DIAGNOSTIC_EXAMPLES, TrainingSupervisor
 from vaekit.checkpoint import (
     SignalGuard,
     Stop,
@@ -25,11 +27,13 @@ from vaekit.checkpoint import (
     load_checkpoint,
 )
 from vaekit.evaluate import evaluate
-from vaekit.models import VAE, build_decoder, build_encoder
+from vaekit.models import VAE, build_decoder, build_encoder, load_model
 from vaekit.pictures import write_run_pictures
+from vaekit.score import score
 
 __all__ = [
     "EVAL_SEED",
+    "TRAIN_SCORES_IW_SAMPLES",
     "TrainingInterrupted",
     "build_model",
     "distribute",
@@ -40,6 +44,7 @@ __all__ = [
 ]
 
 EVAL_SEED = 0  # one fixed binarization and importance-sample draw for evaluation
+TRAIN_SCORES_IW_SAMPLES = 100  # at most, for the stored training scores
 
 
 def prepare(dataset, config):
@@ -104,40 +109,55 @@ def build_model(config, data_shape, steps_per_epoch=1):
         iw_samples=config.iw_samples,
         kl_warmup_steps=config.kl_warmup_epochs * steps_per_epoch,
         seed=config.seed,
+        free_bits=config.free_bits,
     )
     model.compile(optimizer=make_optimizer(config, steps_per_epoch))
     model.optimizer.build(model.trainable_variables)
     return model
 
 
-def distribute(batch_size):
+def distribute(coordinator=None, num_processes=None, process_id=None):
     """Data-parallel training with Keras' distribution API: variables are
     replicated and every batch is split over all JAX devices (GPUs, TPUs, or
-    CPU devices). On several hosts, `keras.distribution.initialize()` reads
-    the `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `..._NUM_PROCESSES` and
-    `..._PROCESS_ID` variables set by the launcher.
+    CPU devices), of one process or of several.
+
+    With several processes (one per host, usually), every process calls
+    this with the same `coordinator` (`HOST:PORT` of process 0) and
+    `num_processes` and its own `process_id`, or with `None` for the
+    `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `..._NUM_PROCESSES` and
+    `..._PROCESS_ID` variables, and `keras.distribution.initialize()` joins
+    them into one JAX cluster; CPU devices exchange gradients over gloo.
 
     Returns:
-        The number of devices.
+        `(devices, (process_index, process_count))`: the number of devices
+        of all processes, and this process's place among them.
 
     Raises:
-        VaekitError: if the backend is not JAX or the batch does not split
-            evenly over the devices.
+        VaekitError: if the backend is not JAX, or the process flags are
+            incomplete.
     """
     if keras.backend.backend() != "jax":
         raise VaekitError("--distribute needs the jax backend")
-    if os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):
-        keras.distribution.initialize()
-    devices = keras.distribution.list_devices()
-    if batch_size % len(devices):
+    import jax
+
+    given = (coordinator, num_processes, process_id)
+    if coordinator or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):
+        # jaxlib's CPU client has no cross-process collectives unless told
+        # which library to use; gloo ships with jaxlib (GPUs use NCCL).
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        keras.distribution.initialize(coordinator, num_processes, process_id)
+    elif any(value is not None for value in given):
         raise VaekitError(
-            f"--distribute splits each batch over {len(devices)} devices: choose a "
-            f"--batch-size divisible by {len(devices)} (got {batch_size})"
+            "--num-processes and --process-id need --coordinator HOST:PORT (or "
+            "KERAS_DISTRIBUTION_JOB_ADDRESSES): the address of process 0"
         )
+    devices = keras.distribution.list_devices()
+    # Each process feeds its own rows of every global batch (TrainingBatches'
+    # `process`): Keras' auto-sharding is for tf.data datasets.
     keras.distribution.set_distribution(
-        keras.distribution.DataParallel(devices=devices)
+        keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
     )
-    return len(devices)
+    return len(devices), (jax.process_index(), jax.process_count())
 
 
 def make_optimizer(config, steps_per_epoch=1):
@@ -183,6 +203,28 @@ def _verbosity(verbose):
     return 0, True
 
 
+def _diagnostic_subset(x_train, config, pad_to=None, process=(0, 1)):
+    """The training examples of the per-epoch collapse diagnostics (see
+    `TrainingSupervisor`): at most `DIAGNOSTIC_EXAMPLES`, the same ones every
+    epoch and on resume, drawn from a numpy stream of their own (training's
+    streams do not move), binarized once where training binarizes each
+    epoch. With `--distribute` their number is a multiple of the devices
+    (`pad_to`), so that every encoder batch splits evenly; with several
+    processes there are none (each process would feed the whole array)."""
+    if process[1] > 1:
+        return None
+    rng = np.random.default_rng([config.seed, 1])
+    n = min(len(x_train), DIAGNOSTIC_EXAMPLES)
+    if pad_to:
+        n -= n % pad_to
+    if n == 0:
+        return None
+    x = x_train[np.sort(rng.choice(len(x_train), n, replace=False))]
+    if config.binarize == "dynamic":
+        x = data_lib.binarize(x, EVAL_SEED)
+    return x
+
+
 def _batch_size(requested, n):
     """The batch size: at most the `n` training examples, as Keras' `fit`
     does (it says so, on one line)."""
@@ -198,7 +240,15 @@ def _batch_size(requested, n):
 
 
 def train(
-    config, output=None, overwrite=False, verbose="auto", dataset=None, resume=None
+    config,
+    output=None,
+    overwrite=False,
+    verbose="auto",
+    dataset=None,
+    resume=None,
+    coordinator=None,
+    num_processes=None,
+    process_id=None,
 ):
     """Trains a VAE as `config` says and writes its run folder.
 
@@ -219,6 +269,12 @@ def train(
         dataset: An already loaded `vaekit.data.Dataset` (default: load
             `config.data`).
         resume: A run folder to continue.
+        coordinator, num_processes, process_id: With `config.distribute`,
+            train as one of several processes (see `distribute`). These are
+            launch parameters, not part of the run's config: the same run
+            trains on one process too. Only process 0 writes the run
+            folder; the others compute every step with it, write only to a
+            temporary folder that they delete, and return `(None, {})`.
 
     Returns:
         `(run, metrics)`: the path of the run folder and the held-out
@@ -235,18 +291,46 @@ def train(
     x_train, (x_val, _), (x_eval, y_eval, eval_split) = prepare(dataset, config)
     batch_size = _batch_size(config.batch_size, len(x_train))
     steps = math.ceil(len(x_train) / batch_size)
+    pad_to, process, scratch = None, (0, 1), None
     if config.distribute:
-        distribute(config.batch_size)
+        # A batch that does not divide over the devices (the last, ragged one)
+        # is padded with rows of weight 0: the loss is still its real rows'.
+        pad_to, process = distribute(coordinator, num_processes, process_id)
+    elif any(value is not None for value in (coordinator, num_processes, process_id)):
+        raise VaekitError(
+            "--coordinator, --num-processes, --process-id need --distribute"
+        )
     model = build_model(config, dataset.shape, steps)
     meta, best_weights = {}, None
+    if process[0]:
+        # Not process 0: same steps, but the run folder is process 0's.
+        scratch = tempfile.TemporaryDirectory(prefix="vaekit-process-")
     if resume is not None:
-        run = resume
-        meta, best_weights = load_checkpoint(run, model)
-    else:
+        run = resume if scratch is None else scratch.name
+        meta, best_weights = load_checkpoint(resume, model)
+    elif scratch is None:
         run = runs.make_run_dir(output, overwrite)
+    else:
+        run = scratch.name
     files.write_text(runs.path(run, runs.CONFIG), config_lib.to_toml(config))
-    batches = TrainingBatches(x_train, batch_size, config.binarize, seed=config.seed)
-    fit_verbose, log = _verbosity(verbose)
+    batches = TrainingBatches(
+        x_train,
+        batch_size,
+        config.binarize,
+        seed=config.seed,
+        pad_to=pad_to,
+        process=process,
+    )
+    validation = (x_val,) if len(x_val) else None
+    if validation is not None and pad_to is not None:
+        validation = TrainingBatches(
+            x_val,
+            min(batch_size, len(x_val)),
+            pad_to=pad_to,
+            process=process,
+            shuffle=False,
+        )
+    fit_verbose, log = _verbosity(verbose if scratch is None else 0)
     with SignalGuard() as signals:
         supervisor = TrainingSupervisor(
             run,
@@ -258,6 +342,9 @@ def train(
             best_weights=best_weights,
             signals=signals,
             log=log,
+            diagnostics=_diagnostic_subset(x_train, config, pad_to, process),
+            warmup_epochs=config.kl_warmup_epochs,
+            diagnostics_batch=(pad_to or 1) * max(1, 500 // (pad_to or 1)),
         )
         supervisor.set_model(model)
         try:
@@ -273,7 +360,7 @@ def train(
                     batches,
                     initial_epoch=first,
                     epochs=last,
-                    validation_data=(x_val,) if len(x_val) else None,
+                    validation_data=validation,
                     callbacks=[supervisor],
                     verbose=fit_verbose,
                     shuffle=False,  # TrainingBatches shuffles by (seed, epoch)
@@ -289,7 +376,15 @@ def train(
             signals.at_once()
             supervisor.restore_best()
             files.save_model(model, runs.path(run, runs.MODEL))
+            if config.distribute:
+                # Evaluation and pictures run on process 0 alone, unsharded.
+                keras.distribution.set_distribution(None)
+                if scratch is not None:
+                    scratch.cleanup()
+                    return None, {}
+                model = load_model(runs.path(run, runs.MODEL))
             metrics = _finish(run, model, config, x_eval, y_eval, eval_split)
+            _write_train_scores(run, model, config, x_train)
         except Stop as stop:
             raise TrainingInterrupted(stop.signum, run, config.epochs, 0) from None
     return run, metrics
@@ -320,6 +415,17 @@ def _finish(run, model, config, x_eval, y_eval, eval_split):
     write_run_pictures(run, model, x_eval, y_eval)
     report.write_report(run)
     return metrics
+
+
+def _write_train_scores(run, model, config, x_train):
+    """Stores the anomaly scores of the training split (see `vaekit.score`),
+    binarized as `vaekit score` binarizes new data, so that a threshold can
+    be set later without the training data."""
+    if config.binarize == "dynamic":
+        x_train = data_lib.binarize(x_train, EVAL_SEED)
+    k = min(config.eval_iw_samples, TRAIN_SCORES_IW_SAMPLES)
+    scores = score(model, x_train, iw_samples=k, seed=EVAL_SEED)
+    files.save_npz(runs.path(run, runs.TRAIN_SCORES), iw_samples=k, **scores)
 
 
 def summarize(metrics):

@@ -17,12 +17,14 @@ __all__ = [
     "ArgumentParser",
     "HelpFormatter",
     "add_backend",
+    "add_binarize",
     "add_command",
     "add_data",
     "add_inputs",
     "add_model",
     "add_split",
     "int_list",
+    "load_for_likelihood",
     "output_suffix",
     "use_backend",
     "wrote",
@@ -116,6 +118,59 @@ def add_inputs(parser, split=None):
     add_model(parser)
     add_data(parser)
     add_split(parser, split)
+
+
+def add_binarize(parser):
+    """`--binarize`, `--max-memory` and `--seed`: how a command that computes
+    likelihoods (evaluate, score) prepares its data and its chunks of work."""
+    parser.add_argument(
+        "--binarize",
+        choices=("auto", *checks.BINARIZE),
+        default="auto",
+        help="binarize the data once with a fixed seed (static and dynamic "
+        f"both do); auto: as the {runs.CONFIG} of the model's run folder says "
+        "(none for a model file without one)",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=float,
+        default=1024,
+        help="memory budget of one chunk of work, in MiB",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the importance samples"
+    )
+
+
+def load_for_likelihood(args):
+    """The model and data of a command with `add_inputs` and `add_binarize`
+    options, the data checked for the model's likelihood and binarized as
+    `--binarize` says (with `--seed`).
+
+    Returns:
+        `(model, x, y, split, binarize)`: see
+        `vaekit.inputs.load_model_and_data`; `binarize` is the rule applied.
+
+    Raises:
+        VaekitError: for a bad model, bad data or an unreadable run config.
+        ValueError: for a bad `--max-memory`.
+    """
+    from vaekit import inputs
+
+    checks.number(args.max_memory, "--max-memory", minimum=0, exclusive=("minimum",))
+    if args.binarize == "auto":
+        binarize = runs.training_binarize(args.model)
+    else:
+        binarize = args.binarize
+    model, x, y, split = inputs.load_model_and_data(
+        args.model, args.data, args.label_column, args.split
+    )
+    from vaekit import data as data_lib
+
+    data_lib.check_for_likelihood(x, model.likelihood, args.data)
+    if binarize != "none":
+        x = data_lib.binarize(x, args.seed)
+    return model, x, y, split, binarize
 
 
 def output_suffix(path, allowed):

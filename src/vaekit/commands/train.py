@@ -62,6 +62,11 @@ FLAGS = {
         {"type": int},
         "importance samples of the training objective (1: ELBO)",
     ),
+    "free_bits": (
+        {"type": float, "metavar": "LAMBDA"},
+        "free bits: each latent unit's KL term is max(LAMBDA, its batch mean) in "
+        "the objective (Kingma et al. 2016); needs --iw-samples 1 (0: off)",
+    ),
     "epsilon_std": ({"type": float}, "std of the reparameterization noise (tutorial)"),
     "validation_split": ({"type": float}, "fraction of the training data held out"),
     "early_stopping": (
@@ -124,7 +129,33 @@ def add_parser(subparsers):
         const=True,
         default=None,
         help="data-parallel training over every JAX device (keras.distribution."
-        "DataParallel; multi-host via KERAS_DISTRIBUTION_* variables)",
+        "DataParallel; several processes: --coordinator, --num-processes, "
+        "--process-id)",
+    )
+    # Launch parameters, not settings of the run: they stay out of its
+    # config.toml, so that the run reproduces on one process too.
+    p.add_argument(
+        "--coordinator",
+        default=None,
+        metavar="HOST:PORT",
+        help="with --distribute on several processes: the address of process 0 "
+        "(default: $KERAS_DISTRIBUTION_JOB_ADDRESSES)",
+    )
+    p.add_argument(
+        "--num-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --coordinator: the number of processes "
+        "(default: $KERAS_DISTRIBUTION_NUM_PROCESSES)",
+    )
+    p.add_argument(
+        "--process-id",
+        type=int,
+        default=None,
+        metavar="I",
+        help="with --coordinator: this process's index, 0 to N-1; only process 0 "
+        "writes the run folder (default: $KERAS_DISTRIBUTION_PROCESS_ID)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     commands.add_backend(p)
@@ -169,10 +200,16 @@ def cmd_train(args):
             overwrite=args.overwrite,
             verbose=0 if args.quiet else "auto",
             resume=args.resume,
+            coordinator=args.coordinator,
+            num_processes=args.num_processes,
+            process_id=args.process_id,
         )
     except TrainingInterrupted as exc:
         print(f"vaekit: {exc}", file=sys.stderr)
         return exc.exit_code
+    if run is None:
+        print("trained; process 0 wrote the run folder")
+        return 0
     print(f"run folder: {run}")
     print(summarize(metrics))
     return 0
