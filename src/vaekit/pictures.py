@@ -7,21 +7,19 @@ import numpy as np
 
 from vaekit import files, runs
 from vaekit.callbacks import COLLAPSE_KL, DIAGNOSTIC_EXAMPLES
+from vaekit.curves import kl_per_unit, training_curves, unit_kl_columns
 from vaekit.data import fit_to_shape
 from vaekit.evaluate import ACTIVE_UNIT_THRESHOLD
 from vaekit.images import is_image_shape
 from vaekit.latent import GRID_QUANTILES, manifold_layout
 from vaekit.plots import (
     interpolation,
-    kl_per_unit,
     label_text,
     latent_scatter,
     manifold,
     reconstruction_grid,
     sample_grid,
     save_picture,
-    training_curves,
-    unit_kl_columns,
 )
 
 __all__ = ["write_run_pictures"]
