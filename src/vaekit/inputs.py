@@ -6,24 +6,49 @@ before keras is imported (which takes seconds), and the data is reshaped to
 the model's input.
 """
 
-from vaekit import files, safety
+import os
+
+from vaekit import VaekitError, files, safety
 
 __all__ = ["load_model", "load_model_and_data"]
 
 
-def load_model(model_path):
-    """Loads a vaekit model, checking the file before keras is imported.
+def load_model(path):
+    """Loads a vaekit model with Keras' `safe_mode=True`.
+
+    The file is checked before keras is imported (which takes seconds):
+    `vaekit.safety.check_archive` reads the archive and refuses it unless it
+    names only Keras' own layers, initializers, optimizers, schedules, dtype
+    policies and activations and vaekit's classes, and no member path leaves
+    the archive.
 
     Raises:
-        VaekitError: if the file is missing, unreadable, holds anything
-            but Keras' own objects and vaekit's (see `vaekit.safety`), or is
-            not a vaekit model.
+        VaekitError: if the file is missing, is not a `.keras` archive,
+            holds code (a `Lambda` layer, a serialized function) or classes
+            vaekit does not know, or is not a vaekit VAE.
     """
-    files.check_model_file(model_path)
-    safety.check_archive(model_path)
-    from vaekit import models
+    path = os.fspath(path)
+    files.check_model_file(path)
+    safety.check_archive(path)
+    import keras
 
-    return models.load_model(model_path)
+    from vaekit.models import VAE
+
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # Keras raises many types; all mean "cannot load"
+        message = " ".join(str(exc).split())
+        if "lambda" in message.lower() or "safe_mode" in message:
+            raise VaekitError(
+                f"model file {path!r} holds a Lambda layer (arbitrary code); vaekit "
+                "loads models with safe_mode=True and refuses it"
+            ) from None
+        raise VaekitError(f"cannot load model file {path!r}: {message[:300]}") from None
+    if not isinstance(model, VAE):
+        raise VaekitError(
+            f"model file {path!r} holds a {type(model).__name__}, not a vaekit VAE"
+        )
+    return model
 
 
 def load_model_and_data(model_path, data_spec, label_column=None, split=None):

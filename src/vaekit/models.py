@@ -1,16 +1,17 @@
 """The combined VAE model: encoder, `Sampling`, decoder, and its loss.
 
-The networks themselves are built by `vaekit.networks` (re-exported here as
-`build_encoder` and `build_decoder`).
+The networks themselves are built by `vaekit.networks` and models are
+loaded by `vaekit.inputs` (both re-exported here: `build_encoder`,
+`build_decoder`, `load_model`).
 """
 
 import math
-import os
 
 import keras
 from keras import ops
 
-from vaekit import VaekitError, checks, files
+from vaekit import checks
+from vaekit.inputs import load_model
 from vaekit.layers import Sampling
 from vaekit.losses import (
     bernoulli_log_likelihood,
@@ -435,38 +436,3 @@ class VAE(keras.Model):
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((int(n), self.latent_dim)).astype("float32")
         return self.decode(z * float(temperature))
-
-
-def load_model(path):
-    """Loads a vaekit model with Keras' `safe_mode=True`.
-
-    Before Keras deserializes anything, `vaekit.safety.check_archive` reads
-    the archive and refuses it unless it names only Keras' own layers,
-    initializers, optimizers, schedules, dtype policies and activations and
-    vaekit's classes, and no member path leaves the archive.
-
-    Raises:
-        VaekitError: if the file is missing, is not a `.keras` archive, or
-            holds code (a `Lambda` layer, a serialized function) or classes
-            vaekit does not know.
-    """
-    from vaekit.safety import check_archive
-
-    path = os.fspath(path)
-    files.check_model_file(path)
-    check_archive(path)
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as exc:  # Keras raises many types; all mean "cannot load"
-        message = " ".join(str(exc).split())
-        if "lambda" in message.lower() or "safe_mode" in message:
-            raise VaekitError(
-                f"model file {path!r} holds a Lambda layer (arbitrary code); vaekit "
-                "loads models with safe_mode=True and refuses it"
-            ) from None
-        raise VaekitError(f"cannot load model file {path!r}: {message[:300]}") from None
-    if not isinstance(model, VAE):
-        raise VaekitError(
-            f"model file {path!r} holds a {type(model).__name__}, not a vaekit VAE"
-        )
-    return model
