@@ -6,7 +6,11 @@ processes, one per backend, started together:
 - JAX (started with no KERAS_BACKEND: vaekit must pick it) builds two small
   VAEs, an MLP with a Bernoulli likelihood and a conv net with a learned
   Gaussian variance, KL warm-up, `epsilon_std != 1` and an importance-weighted
-  training loss; fits each one epoch and saves it (`ref_*.keras`).
+  training loss; fits each one epoch and saves it (`ref_*.keras`). A third,
+  `table`, covers the options for a user's own data: a conditional VAE
+  (class labels) on a mixed table (64 numeric columns and a categorical one,
+  standardised and one-hot inside the model by a `DataTransform`) with a
+  learned standard deviation per feature.
 - Every backend loads those files with `safe_mode=True` and measures them:
   encoder and decoder outputs, the ELBO and importance weights for fixed
   numpy noise, and `vaekit.evaluate.evaluate`.
@@ -37,7 +41,7 @@ pytestmark = [
 ]
 
 BACKENDS = ("jax", "tensorflow", "torch")
-ARCHS = ("mlp", "conv")
+ARCHS = ("mlp", "conv", "table")
 N_PROBE = 512  # examples the models are measured on (the rest train them)
 N_TRAIN = 1797 - N_PROBE  # scikit-learn's digits
 STEPS = int(np.ceil(N_TRAIN / 64))  # optimizer steps of one epoch
@@ -80,8 +84,19 @@ seconds = info["seconds"] = {"import": time.perf_counter() - started}
 out = cfg["dir"]
 x_all = data.load("digits").x_train  # (1797, 8, 8, 1) in [0, 1]
 x_probe, x_train = x_all[:N_PROBE], x_all[N_PROBE:]
+y_all = data.load("digits").y_train.astype("float32")
+# A mixed table: 64 numeric columns, on scales of 1 to 64, and a categorical
+# column (category index 0..2) in the middle.
+table_all = x_all.reshape(len(x_all), 64) * np.arange(1, 65, dtype="float32")
+table_all = np.insert(table_all, 30, (y_all % 3).astype("float32"), axis=1)
+DATA = {
+    "mlp": (x_probe, x_train, None, None),
+    "conv": (x_probe, x_train, None, None),
+    "table": (table_all[:N_PROBE], table_all[N_PROBE:], y_all[:N_PROBE], y_all[N_PROBE:]),
+}
 rng = np.random.default_rng(0)
 z_fixed = rng.standard_normal((64, 4)).astype("float32")
+y_fixed = (np.arange(64) % 10).astype("float32")
 eps = rng.standard_normal((N_PROBE, 4)).astype("float32")
 eps_k = rng.standard_normal((K_FIXED, N_PROBE, 4)).astype("float32")
 
@@ -109,6 +124,36 @@ def load(name):
 
 
 def build(arch):
+    if arch == "table":
+        from vaekit.layers import DataTransform
+
+        table = DATA["table"][1]
+        transform = DataTransform(
+            (65,), categorical=[[30, 3]], category_names=[["a", "b", "c"]],
+            name="transform",
+        )
+        transform.adapt(table)
+        names = [[str(i) for i in range(10)]]
+        conditions = []
+        for _ in range(2):
+            condition = DataTransform(
+                (1,), categorical=[[0, 10]], category_names=names,
+                name="condition_transform",
+            )
+            conditions.append(condition)
+        encoder = build_encoder(
+            (65,), [32], 4, seed=30, transform=transform, condition=conditions[0]
+        )
+        decoder = build_decoder(
+            transform.model_shape, [32], 4, seed=40, condition=conditions[1]
+        )
+        return VAE(
+            encoder,
+            decoder,
+            likelihood="gaussian",
+            decoder_std="learned-per-feature",
+            seed=3,
+        )
     if arch == "mlp":
         kwargs = dict(hidden_dims=[32], latent_dim=4)
         vae_kwargs = dict(seed=1)
@@ -130,21 +175,25 @@ def build(arch):
 def fit(model, name):
     tick = time.perf_counter()
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    history = model.fit(x_train, epochs=1, batch_size=64, verbose=0)
+    _, x, _, y = DATA[name]
+    history = model.fit(
+        x if y is None else (x, y), epochs=1, batch_size=64, verbose=0
+    )
     info[f"loss_{name}"] = [float(v) for v in history.history["loss"]]
     seconds[f"fit_{name}"] = time.perf_counter() - tick
 
 
 def measure(model, name, full=False):
     tick = time.perf_counter()
-    x = keras.ops.convert_to_tensor(x_probe)
-    z_mean, z_log_var = model.encode(x_probe)
-    reconstruction, kl = model.elbo_terms(x, epsilon=eps)
-    log_w = model.log_importance_weights(x, K_FIXED, epsilon=eps_k)
+    probe, _, y, _ = DATA[name.rsplit("_", 1)[-1]]
+    x = keras.ops.convert_to_tensor(probe)
+    z_mean, z_log_var = model.encode(probe, condition=y)
+    reconstruction, kl = model.elbo_terms(x, epsilon=eps, condition=y)
+    log_w = model.log_importance_weights(x, K_FIXED, epsilon=eps_k, condition=y)
     arrays = {
         "z_mean": z_mean,
         "z_log_var": z_log_var,
-        "decoded": model.decode(z_fixed),
+        "decoded": model.decode(z_fixed, condition=None if y is None else y_fixed),
         "elbo": -keras.ops.convert_to_numpy(reconstruction + kl),
         "kl": keras.ops.convert_to_numpy(kl),
         "log_w": keras.ops.convert_to_numpy(log_w),
@@ -155,20 +204,22 @@ def measure(model, name, full=False):
             arrays[key] = keras.ops.convert_to_numpy(variable)
     np.savez(os.path.join(out, f"{backend}__{name}.npz"), **arrays)
     if full:
-        info[f"evaluate_{name}"] = evaluate(model, x_probe, iw_samples=K_EVAL, seed=0)
+        info[f"evaluate_{name}"] = evaluate(
+            model, probe, iw_samples=K_EVAL, seed=0, condition=y
+        )
     seconds[f"measure_{name}"] = time.perf_counter() - tick
 
 
 if backend == "jax":
-    for arch in ("mlp", "conv"):
+    for arch in ARCHS:
         model = build(arch)
         fit(model, arch)
         save(model, f"ref_{arch}")
     # The untrained models, measured once the others can start (the seeds
     # rebuild the same weights).
-    for arch in ("mlp", "conv"):
+    for arch in ARCHS:
         measure(build(arch), f"init_{arch}")
-for arch in ("mlp", "conv"):
+for arch in ARCHS:
     measure(load(f"ref_{arch}"), f"ref_{arch}", full=True)
     if backend != "jax":
         model = load(f"ref_{arch}")
@@ -177,7 +228,7 @@ for arch in ("mlp", "conv"):
         measure(model, f"own_{arch}")
 for other in ("tensorflow", "torch"):
     if other != backend:
-        for arch in ("mlp", "conv"):
+        for arch in ARCHS:
             measure(load(f"{other}_{arch}"), f"from_{other}_{arch}")
 seconds["total"] = time.perf_counter() - started
 with open(os.path.join(out, f"info_{backend}.json"), "w") as f:
@@ -245,8 +296,8 @@ def runs(tmp_path_factory):
     dict, and `load(backend, name)` that reads one saved measurement."""
     workdir = tmp_path_factory.mktemp("backends")
     worker = WORKER
-    for name in ("N_PROBE", "K_FIXED", "K_EVAL"):
-        worker = worker.replace(name, str(globals()[name]))
+    for name in ("N_PROBE", "K_FIXED", "K_EVAL", "ARCHS"):
+        worker = worker.replace(name, repr(globals()[name]))
     (workdir / "worker.py").write_text(worker)
     started = time.perf_counter()
     _wait(
@@ -309,6 +360,16 @@ def test_deterministic_outputs_agree_across_backends(runs, arch):
         # The warm-up counter was trained and saved, not reset on load.
         assert reference["train_steps"] == STEPS
         assert reference["decoder_log_var"] != 0.0
+    if arch == "table":
+        keys += ["decoder_log_var"]
+        # One learned log-variance per numeric column, trained.
+        assert reference["decoder_log_var"].shape == (64,)
+        assert np.all(reference["decoder_log_var"] != 0.0)
+        # Decoded in the table's units: the categorical column holds
+        # category indices, the numeric ones their own scales.
+        decoded = reference["decoded"]
+        assert set(np.unique(decoded[:, 30])) <= {0.0, 1.0, 2.0}
+        assert decoded[:, 31:].max() > 10.0  # columns scaled up to 64
     for backend in BACKENDS[1:]:
         other = load(backend, f"ref_{arch}")
         _assert_same({k: reference[k] for k in keys}, other, f"{backend} vs jax")

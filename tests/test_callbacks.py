@@ -11,7 +11,7 @@ import pytest
 
 from vaekit import runs
 from vaekit.batches import TrainingBatches
-from vaekit.callbacks import HISTORY_KEYS, TrainingSupervisor
+from vaekit.callbacks import COLLAPSE_EPOCHS, HISTORY_KEYS, TrainingSupervisor
 from vaekit.checkpoint import load_checkpoint
 from vaekit.config import Config
 
@@ -185,11 +185,13 @@ def test_collapse_warns_once_after_the_warm_up(tmp_path, model, capsys):
     for epoch in range(5):
         _epoch(supervisor, epoch, val_loss=3.0)
         warnings.append(capsys.readouterr().err)
-    # Epochs 1-2 warm up; epoch 3 collapsed: one line, then never again.
-    assert warnings[:2] == ["", ""] and warnings[3:] == ["", ""]
-    line = warnings[2]
+    # Epochs 1-2 warm up; epochs 3-5 collapsed: one line after the third of
+    # them (COLLAPSE_EPOCHS), then never again.
+    assert COLLAPSE_EPOCHS == 3
+    assert warnings[:4] == ["", "", "", ""]
+    line = warnings[4]
     assert line.startswith("vaekit: warning: ") and line.count("\n") == 1
-    assert "after epoch 3" in line and "0 of 2 units active" in line
+    assert "after epoch 5" in line and "0 of 2 units active" in line
     assert "--free-bits 0.5 --iw-samples 1" in line and "--beta" in line
     history = runs.read_history(str(tmp_path))
     assert history["active_units"].tolist() == [0] * 5
@@ -215,8 +217,23 @@ def test_no_collapse_warning_in_the_first_epoch_or_with_informative_units(
     _epoch(supervisor, 1, val_loss=3.0)
     assert capsys.readouterr().err == ""
     _posterior(model, 0.0, 0.0)
-    _epoch(supervisor, 2, val_loss=3.0)
-    assert "after epoch 3" in capsys.readouterr().err
+    for epoch in (2, 3):  # a dip of fewer than COLLAPSE_EPOCHS epochs: quiet
+        _epoch(supervisor, epoch, val_loss=3.0)
+        assert capsys.readouterr().err == ""
+    _epoch(supervisor, 4, val_loss=3.0)
+    assert "after epoch 5" in capsys.readouterr().err
+
+
+def test_a_collapse_in_the_last_epoch_warns_at_once(tmp_path, model, capsys):
+    x = _diagnostics()
+    _posterior(model, -0.5, [0.0, 2.0])
+    supervisor = _supervisor(tmp_path, model, diagnostics=x)
+    for epoch in range(9):
+        _epoch(supervisor, epoch, val_loss=3.0)
+    assert capsys.readouterr().err == ""
+    _posterior(model, 0.0, 0.0)
+    _epoch(supervisor, 9, val_loss=3.0)  # the run's 10th and last epoch
+    assert "after epoch 10" in capsys.readouterr().err
 
 
 def test_without_diagnostics_the_history_keeps_its_columns(tmp_path, model):

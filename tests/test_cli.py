@@ -249,7 +249,10 @@ def test_help_in_a_subprocess():
     assert "--binarize {none,static,dynamic}" in text
     assert "--optimizer {adam,rmsprop,adamw,sgd}" in text
     assert "--backend {jax,tensorflow,torch}" in text
-    assert "--decoder-std {learned,STD}" in text and "(default: 'learned')" in text
+    assert (
+        "--decoder-std {learned,learned-per-feature,STD}" in text
+        and "(default: 'learned')" in text
+    )
     result = subprocess.run(
         [*command, "evaluate", "--help"], capture_output=True, text=True, timeout=120
     )
@@ -766,3 +769,367 @@ def test_errors_in_process_do_not_raise(capsys, tmp_path):
     assert main(["train", "--data", str(tmp_path / "missing.npy")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vaekit: error: data ") and err.count("\n") == 1
+
+
+# -- tables: mixed numeric and text columns ---------------------------------
+#
+# One small mixed table (numbers, two text columns, a text label), written
+# once per module with the variants the tests need; two runs trained on it
+# once per module (plain and conditional, `--preset tabular`); every other
+# test applies them, or fails before training.
+
+TABLE_ROWS = 200
+TABLE_FEATURES = ["age", "colour", "income", "size"]
+TABLE_CATEGORIES = {"colour": {"red", "green", "blue"}, "size": {"S", "M", "L"}}
+TABLE_TRAIN = ["train", "--preset", "tabular", "--eval-iw-samples", "20", "--quiet"]
+
+
+def _write_rows(path, header, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def _read_table(path):
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        return header, list(reader)
+
+
+def _edited(rows, row, column, value):
+    """A copy of `rows` with one cell replaced (`column`: a feature name or
+    `kind`)."""
+    rows = [list(r) for r in rows]
+    rows[row][[*TABLE_FEATURES, "kind"].index(column)] = value
+    return rows
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    """The paths of the table and its variants, and its rows (strings)."""
+    root = tmp_path_factory.mktemp("table")
+    rng = np.random.default_rng(0)
+    header = [*TABLE_FEATURES, "kind"]
+    rows = [
+        [
+            f"{rng.uniform(20, 70):.1f}",
+            str(rng.choice(["red", "green", "blue"])),
+            f"{rng.normal(40000, 8000):.2f}",
+            str(rng.choice(["S", "M", "L"])),
+            "x" if i % 2 else "y",
+        ]
+        for i in range(TABLE_ROWS)
+    ]
+    paths = {"rows": rows, "root": root}
+    paths["t"] = _write_rows(root / "t.csv", header, rows)
+    # the same rows, the columns in another order and an unused text column
+    order = [2, 4, 3, 0, 1]
+    paths["shuffled"] = _write_rows(
+        root / "shuffled.csv",
+        ["income", "note", "kind", "size", "age", "colour"],
+        [
+            [row[order[0]], f"n{i}", *(row[j] for j in order[1:])]
+            for i, row in enumerate(rows)
+        ],
+    )
+    # data row 3 (line 5: the header is line 1) has a colour never seen
+    paths["unknown"] = _write_rows(
+        root / "unknown.csv", header, _edited(rows, 3, "colour", "purple")
+    )
+    # missing values: age on data row 5 (line 7), income on row 9 (line 11),
+    # and colour on row 12, a column that --columns age,income leaves out
+    na = _edited(rows, 5, "age", "NA")
+    na = _edited(na, 9, "income", "")
+    paths["na"] = _write_rows(root / "na.csv", header, _edited(na, 12, "colour", "NA"))
+    # data row 7 (line 9) has one cell too many
+    ragged = [list(r) for r in rows]
+    ragged[7].append("7")
+    paths["ragged"] = _write_rows(root / "ragged.csv", header, ragged)
+    paths["single"] = _write_rows(
+        root / "single.csv", [*header, "const"], [[*r, "a"] for r in rows]
+    )
+    return paths
+
+
+@pytest.fixture(scope="module")
+def table_run(table, tmp_path_factory):
+    run = tmp_path_factory.mktemp("table_runs") / "RUN"
+    argv = [*TABLE_TRAIN, "--data", table["t"], "--label-column", "kind"]
+    assert main([*argv, "--epochs", "5", "--output", str(run)]) == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def conditional_run(table, tmp_path_factory):
+    run = tmp_path_factory.mktemp("table_runs") / "C"
+    argv = [*TABLE_TRAIN, "--data", table["t"], "--label-column", "kind"]
+    argv += ["--conditional", "--epochs", "3", "--output", str(run)]
+    assert main(argv) == 0
+    return run
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("vaekit: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def _check_table_csv(path, n, columns=TABLE_FEATURES, training_rows=None):
+    """A CSV of examples written by the table model: `n` rows, the feature
+    header, valid categories, finite numbers in a plausible range."""
+    header, rows = _read_table(path)
+    assert header == list(columns)
+    assert len(rows) == n
+    for j, name in enumerate(columns):
+        cells = [row[j] for row in rows]
+        if name in TABLE_CATEGORIES:
+            assert set(cells) <= TABLE_CATEGORIES[name], (name, set(cells))
+            continue
+        values = np.array([float(c) for c in cells])
+        assert np.isfinite(values).all()
+        if training_rows is not None:
+            train = np.array(
+                [float(r[TABLE_FEATURES.index(name)]) for r in training_rows]
+            )
+            low, high = train.min(), train.max()
+            spread = high - low
+            assert (values > low - spread).all() and (values < high + spread).all(), (
+                name,
+                values.min(),
+                values.max(),
+            )
+    return rows
+
+
+def test_table_train_records_the_tabular_settings(table_run):
+    from vaekit import config
+
+    for name in ("model.keras", "config.toml", "history.csv", "metrics.json"):
+        assert (table_run / name).is_file(), name
+    values = config.read_toml(table_run / "config.toml")
+    assert values["likelihood"] == "gaussian"
+    assert values["decoder_std"] == "learned-per-feature"
+    assert values["label_column"] == "kind"
+    assert values["epochs"] == 5
+    assert config.from_dict(values).decoder_std == "learned-per-feature"
+
+
+def test_table_score_one_row_per_input_row(table, table_run, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    argv = ["score", str(table_run / "model.keras"), "--data", table["t"]]
+    argv += ["--label-column", "kind", "--output", str(out)]
+    assert main([*argv, "--threshold-quantile", "0.9"]) == 0
+    assert f"{TABLE_ROWS} rows" in capsys.readouterr().out
+    header, rows = _read_table(out)
+    assert header == [
+        "index",
+        "label",
+        "neg_elbo",
+        "neg_log_likelihood",
+        "reconstruction_error",
+        "is_outlier",
+    ]
+    assert len(rows) == TABLE_ROWS
+    table_values = np.array(rows, dtype=float)
+    np.testing.assert_array_equal(table_values[:, 0], np.arange(TABLE_ROWS))
+    # text labels as the indices of the sorted class names: x 0, y 1
+    expected = [float(r[4] == "y") for r in table["rows"]]
+    np.testing.assert_array_equal(table_values[:, 1], expected)
+    assert np.isfinite(table_values[:, 2:5]).all()
+    assert set(np.unique(table_values[:, 5])) <= {0.0, 1.0}
+    assert (table_values[:, 4] >= 0).all()
+
+
+def test_table_sample_writes_column_names_and_categories(table, table_run, tmp_path):
+    out = tmp_path / "samples.csv"
+    argv = ["sample", str(table_run / "model.keras"), "-n", "20", "--output", str(out)]
+    assert main(argv) == 0
+    assert open(out).readline().strip() == "age,colour,income,size"
+    _check_table_csv(out, 20, training_rows=table["rows"])
+
+
+def test_table_reconstruct_writes_every_row(table, table_run, tmp_path):
+    out = tmp_path / "rec.csv"
+    argv = ["reconstruct", str(table_run / "model.keras"), "--data", table["t"]]
+    argv += ["--label-column", "kind", "--output", str(out)]
+    assert main(argv) == 0
+    _check_table_csv(out, TABLE_ROWS, training_rows=table["rows"])
+
+
+def test_table_score_reads_columns_by_name(table, table_run, tmp_path):
+    """Another column order and an unused text column: the model reads its
+    own columns by name, so the scores of the same rows are the same."""
+    model = str(table_run / "model.keras")
+    scores = []
+    for name in ("t", "shuffled"):
+        out = tmp_path / f"{name}.csv"
+        argv = ["score", model, "--data", table[name], "--label-column", "kind"]
+        assert main([*argv, "--iw-samples", "10", "--output", str(out)]) == 0
+        header, rows = _read_table(out)
+        assert len(rows) == TABLE_ROWS
+        scores.append(np.array(rows, dtype=float))
+    np.testing.assert_allclose(scores[1], scores[0], rtol=1e-5, atol=1e-6)
+
+
+def test_table_unknown_category_exits_2(table, table_run, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    argv = ["score", str(table_run / "model.keras"), "--data", table["unknown"]]
+    argv += ["--label-column", "kind", "--output", str(out)]
+    capsys.readouterr()
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "line 5" in line and "'colour'" in line and "'purple'" in line
+    assert not out.exists()
+
+
+def test_table_columns_and_missing_drop(table, tmp_path, capsys):
+    """--columns age,income trains on just those; --missing drop drops the 2
+    rows with a missing value in them (not the one missing a colour, a
+    column left out), and says so on stderr."""
+    run = tmp_path / "M"
+    argv = [*TABLE_TRAIN, "--data", table["na"], "--label-column", "kind"]
+    argv += ["--columns", "age,income", "--epochs", "3", "--output", str(run)]
+    capsys.readouterr()
+    assert main(argv) == 2  # without --missing drop: the first missing value
+    line = _one_error_line(capsys)
+    assert "line 7" in line and "'age'" in line and "--missing drop" in line
+    assert not run.exists()
+
+    assert main([*argv, "--missing", "drop"]) == 0
+    assert f"dropped 2 of {TABLE_ROWS} rows" in capsys.readouterr().err
+    from vaekit import config
+
+    values = config.read_toml(run / "config.toml")
+    assert values["columns"] == ["age", "income"]
+    assert values["missing"] == "drop"
+    out = tmp_path / "samples.csv"
+    assert (
+        main(["sample", str(run / "model.keras"), "-n", "5", "--output", str(out)]) == 0
+    )
+    _check_table_csv(out, 5, columns=["age", "income"])
+    # applied to the whole table, the model reads just its two columns
+    out = tmp_path / "rec.csv"
+    argv = ["reconstruct", str(run / "model.keras"), "--data", table["t"]]
+    assert main([*argv, "--output", str(out)]) == 0
+    _check_table_csv(out, TABLE_ROWS, columns=["age", "income"])
+
+
+def test_table_score_missing_drop(table, table_run, tmp_path, capsys):
+    """A model's command reads a table with --missing too: every column the
+    model uses counts (colour too)."""
+    out = tmp_path / "s.csv"
+    argv = ["score", str(table_run / "model.keras"), "--data", table["na"]]
+    argv += ["--iw-samples", "2", "--output", str(out)]
+    capsys.readouterr()
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "line 7" in line and "'age'" in line
+    assert main([*argv, "--missing", "drop"]) == 0
+    assert f"dropped 3 of {TABLE_ROWS} rows" in capsys.readouterr().err
+    assert len(_read_table(out)[1]) == TABLE_ROWS - 3
+
+
+def test_table_conditional_sample_and_evaluate(
+    table, table_run, conditional_run, tmp_path, capsys
+):
+    model = str(conditional_run / "model.keras")
+    out = tmp_path / "s.csv"
+    assert main(["sample", model, "--label", "x", "-n", "5", "--output", str(out)]) == 0
+    assert "label x" in capsys.readouterr().out
+    _check_table_csv(out, 5, training_rows=table["rows"])
+
+    other = tmp_path / "z.csv"
+    assert (
+        main(["sample", model, "--label", "z", "-n", "5", "--output", str(other)]) == 2
+    )
+    line = _one_error_line(capsys)
+    assert "'z'" in line and "x, y" in line
+    assert not other.exists()
+
+    plain = str(table_run / "model.keras")
+    assert (
+        main(["sample", plain, "--label", "x", "-n", "5", "--output", str(other)]) == 2
+    )
+    assert "conditional" in _one_error_line(capsys)
+    assert not other.exists()
+
+    argv = ["evaluate", model, "--data", table["t"], "--iw-samples", "10", "--json"]
+    assert main([*argv, "--label-column", "kind"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == TABLE_ROWS and result["iw_samples"] == 10
+    assert np.isfinite(result["elbo"]) and np.isfinite(result["log_likelihood"])
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert "conditional" in line and "--label-column" in line
+
+
+def test_table_decoder_std_round_trips_through_config(table_run, tmp_path):
+    from vaekit import config
+
+    rerun = tmp_path / "R2"
+    argv = ["train", "--config", str(table_run / "config.toml")]
+    assert main([*argv, "--output", str(rerun), "--epochs", "1", "--quiet"]) == 0
+    first = config.read_toml(table_run / "config.toml")
+    second = config.read_toml(rerun / "config.toml")
+    assert second["decoder_std"] == "learned-per-feature"
+    assert second["epochs"] == 1
+    first.pop("epochs"), second.pop("epochs")
+    assert second == first
+
+
+TABLE_BAD_INPUTS = {
+    # case: (train arguments, {table} filled in, what the message must name)
+    "missing-value": (
+        ["--data", "{na}", "--label-column", "kind"],
+        ["line 7", "'age'"],
+    ),
+    "ragged-row": (["--data", "{ragged}"], ["line 9", "ragged"]),
+    "single-value-text-column": (["--data", "{single}"], ["'const'", "single value"]),
+    "unknown-label-column": (
+        ["--data", "{t}", "--label-column", "nope"],
+        ["'nope'"],
+    ),
+    "unknown-feature-column": (
+        ["--data", "{t}", "--label-column", "kind", "--columns", "age,height"],
+        ["'height'"],
+    ),
+    "label-also-feature": (
+        ["--data", "{t}", "--label-column", "kind", "--columns", "age,kind"],
+        ["'kind'", "label column"],
+    ),
+    "conditional-without-labels": (
+        ["--data", "{t}", "--conditional"],
+        ["--conditional", "--label-column"],
+    ),
+    "bernoulli-with-text-columns": (
+        ["--data", "{t}", "--label-column", "kind", "--likelihood", "bernoulli"],
+        ["colour", "size", "--likelihood gaussian"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TABLE_BAD_INPUTS))
+def test_bad_table_exits_2(case, table, tmp_path):
+    extra, named = TABLE_BAD_INPUTS[case]
+    fill = {k: v for k, v in table.items() if isinstance(v, str)}
+    args = ["train", "--preset", "tabular", "--epochs", "1"]
+    args += [a.format(**fill) for a in extra] + ["--output", str(tmp_path / "out")]
+    before = _snapshot(str(table["root"]))
+    result = _run(args, cwd=tmp_path)
+    print("vaekit", *args, "\n" + result.stderr)
+
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("vaekit: error: ")
+    for text in named:
+        assert text in lines[0], text
+    assert sorted(os.listdir(tmp_path)) == [], os.listdir(tmp_path)
+    assert _snapshot(str(table["root"])) == before

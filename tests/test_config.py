@@ -400,3 +400,10 @@ def test_resolve_applies_the_backend_rule(tmp_path):
         resolve(environment="numpy")
     with pytest.raises(VaekitError, match=r"^--distribute: .*jax"):
         resolve(overrides={"distribute": True}, backend="torch")
+
+
+def test_a_gaussian_likelihood_leaves_the_data_continuous_unless_told():
+    assert resolve(overrides={"likelihood": "gaussian"}).binarize == "none"
+    assert resolve().binarize == "dynamic"
+    with pytest.raises(VaekitError, match="--binarize"):
+        resolve(overrides={"likelihood": "gaussian", "binarize": "dynamic"})

@@ -124,3 +124,52 @@ def test_bad_library_arguments_raise_value_error_naming_them():
         data.check_for_likelihood(x, "poisson", "x")
     with pytest.raises(ValueError, match="Received: which='val'"):
         data.Dataset("x", x).split("val")
+
+
+# -- tables -----------------------------------------------------------------
+
+
+def test_dataset_of_a_csv_table_keeps_names_and_categories(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("w,colour,kind\n0.5,red,b\n1.5,blue,a\n,red,a\n2.5,blue,b\n")
+    ds = data.load(path, "kind", columns=["colour", "w"], missing="drop")
+    assert ds.is_table and not ds.is_image and ds.shape == (2,)
+    assert ds.columns == ("colour", "w")
+    assert ds.categories == {"colour": ("blue", "red")}
+    assert ds.label_names == ("a", "b")
+    assert ds.x_train.dtype == np.float32
+    np.testing.assert_array_equal(ds.x_train, [[1, 0.5], [0, 1.5], [0, 2.5]])
+    assert ds.y_train.dtype == np.int64
+    np.testing.assert_array_equal(ds.y_train, [1, 0, 1])
+    x, y = ds.split("all")
+    assert x is ds.x_train and y is ds.y_train
+    schema = {"columns": list(ds.columns), "categories": ds.categories}
+    again = data.load(path, "kind", missing="drop", schema=schema)
+    np.testing.assert_array_equal(again.x_train, ds.x_train)
+
+
+def test_all_numeric_table_has_no_categories(tmp_path):
+    (tmp_path / "t.csv").write_text("1,2\n3,4\n")
+    ds = data.load(tmp_path / "t.csv")
+    assert ds.columns == ("0", "1") and ds.categories == {}
+    assert ds.label_names is None and ds.y_train is None
+
+
+def test_dataset_defaults_are_not_a_table():
+    ds = data.Dataset("x", np.zeros((2, 3), np.float32))
+    assert ds.columns is None and ds.categories is None and ds.label_names is None
+    assert not ds.is_table
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "digits", "mnist", "fashion_mnist"])
+def test_named_datasets_refuse_columns_and_schema(name):
+    for kwargs in ({"columns": ["a"]}, {"schema": {"columns": ["a"]}}):
+        with pytest.raises(VaekitError) as info:
+            data.load(name, **kwargs)
+        assert str(info.value) == f"--columns applies to CSV tables; {name} is not one"
+
+
+def test_bad_missing_is_a_value_error(tmp_path):
+    (tmp_path / "t.csv").write_text("1,2\n3,4\n")
+    with pytest.raises(ValueError, match="Received: missing='ignore'"):
+        data.load(tmp_path / "t.csv", missing="ignore")

@@ -38,9 +38,10 @@ def test_write_csv_quotes_awkward_names_and_accepts_lists(tmp_path):
 
 
 def test_a_failed_write_leaves_no_file(tmp_path):
+    # A value that is neither text nor a number fails mid-write.
     path = tmp_path / "t.csv"
-    with pytest.raises(ValueError, match="format code"):
-        files.write_csv(path, ["a"], [[1.0], ["not a number"]])
+    with pytest.raises(TypeError, match="format"):
+        files.write_csv(path, ["a"], [[1.0], [object()]])
     assert os.listdir(tmp_path) == []
 
 

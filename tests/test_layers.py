@@ -1,4 +1,5 @@
-"""vaekit.layers.Sampling: noise per row and unit, its statistics, config."""
+"""vaekit.layers: Sampling (noise per row and unit, its statistics, config)
+and DataTransform (standardisation, one-hot columns, likelihood, inverse)."""
 
 import math
 
@@ -6,9 +7,9 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
-from scipy import stats
+from scipy import special, stats
 
-from vaekit.layers import Sampling
+from vaekit.layers import DataTransform, Sampling
 
 
 def draw(layer, z_mean, z_log_var):
@@ -145,3 +146,250 @@ def test_model_with_sampling_saves_and_loads_in_safe_mode(tmp_path):
     expected = ops.convert_to_numpy(model(inputs))
     np.testing.assert_allclose(ops.convert_to_numpy(loaded(inputs)), expected)
     assert np.all(np.abs(expected - 2.0) > 0)
+
+
+# -- DataTransform ---------------------------------------------------------
+
+
+def np_(tensor):
+    return np.asarray(ops.convert_to_numpy(tensor), dtype=np.float64)
+
+
+def mixed_table(n=40, seed=0, big=1000.0):
+    """Columns: numeric ~N(1000, 300) (times `big / 1000`), categorical with
+    3 categories, numeric ~N(0.01, 0.005), and a constant numeric column."""
+    rng = np.random.default_rng(seed)
+    return np.stack(
+        [
+            rng.normal(1.0, 0.3, n) * big,
+            rng.integers(0, 3, n),
+            rng.normal(0.01, 0.005, n),
+            np.full(n, 7.0),
+        ],
+        axis=1,
+    ).astype("float32")
+
+
+def mixed_transform(x, **kwargs):
+    transform = DataTransform((4,), categorical=[[1, 3]], **kwargs)
+    transform.adapt(x)
+    return transform
+
+
+def test_data_transform_standardises_numeric_columns_and_one_hots_categories():
+    x = mixed_table()
+    # Two categorical columns, the second listed first: blocks follow the
+    # order of `categorical`, after all the numeric columns.
+    x5 = np.concatenate([x, (np.arange(40) % 2)[:, None].astype("f4")], axis=1)
+    transform = DataTransform((5,), categorical=[[4, 2], [1, 3]])
+    transform.adapt(x5)
+    assert transform.numeric == [0, 2, 3]
+    assert transform.numeric_shape == (3,)
+    assert transform.model_shape == (3 + 2 + 3,)
+    assert transform.compute_output_shape((None, 5)) == (None, 8)
+    data = x5.astype(np.float64)[:, [0, 2, 3]]
+    mean, std = data.mean(axis=0), data.std(axis=0)  # ddof=0
+    np.testing.assert_allclose(np_(transform.mean), mean, rtol=1e-6)
+    # The constant column (std 0) gets scale 1: nothing divided by zero.
+    np.testing.assert_allclose(np_(transform.scale), [std[0], std[1], 1.0], rtol=1e-5)
+    out = np_(transform(x5))
+    assert out.shape == (40, 8)
+    assert np.all(np.isfinite(out))
+    expected_numeric = (data - mean) / np.array([std[0], std[1], 1.0])
+    np.testing.assert_allclose(out[:, :3], expected_numeric, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(out[:, 2], 0.0)
+    np.testing.assert_array_equal(out[:, 3:5], np.eye(2)[x5[:, 4].astype(int)])
+    np.testing.assert_array_equal(out[:, 5:8], np.eye(3)[x5[:, 1].astype(int)])
+    # Standardised over the data it was adapted to: mean 0, std 1.
+    np.testing.assert_allclose(out[:, :2].mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out[:, :2].std(axis=0), 1.0, rtol=1e-4)
+
+
+def test_data_transform_of_images_has_statistics_per_channel():
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(6, 4, 5, 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, -2.0]
+    images = images.astype("float32")
+    transform = DataTransform((4, 5, 3))
+    transform.adapt(images)
+    assert transform.model_shape == transform.data_shape == (4, 5, 3)
+    assert transform.numeric_shape == (4, 5, 3)
+    flat = images.astype(np.float64).reshape(-1, 3)
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    np.testing.assert_allclose(np_(transform.mean), mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np_(transform.scale), std, rtol=1e-5)
+    out = np_(transform(images))
+    assert out.shape == images.shape
+    np.testing.assert_allclose(out, (images - mean) / std, rtol=1e-4, atol=1e-4)
+    # Log-likelihood in the data's units: the log-Jacobian counts each of the
+    # 4 * 5 positions of every channel.
+    params = rng.normal(size=images.shape).astype("float32")
+    log_var = np.float32(-0.4)
+    expected = stats.norm.logpdf(
+        images, loc=params * std + mean, scale=np.exp(-0.2) * std
+    ).sum(axis=(1, 2, 3))
+    got = np_(transform.log_likelihood(images, ops.convert_to_tensor(params), log_var))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        float(transform.log_jacobian()), -20 * np.log(std).sum(), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        np_(transform.inverse(ops.convert_to_tensor(params))),
+        params * std + mean,
+        rtol=1e-5,
+        atol=1e-4,
+    )
+
+
+def test_data_transform_inverse_restores_the_table_in_its_column_order():
+    x = mixed_table()
+    transform = mixed_transform(x)
+    assert transform.model_shape == (6,)
+    params = np_(transform(x))
+    # Decoder-like outputs: the one-hot block as large logits.
+    params[:, 3:] *= 10.0
+    restored = np_(transform.inverse(ops.convert_to_tensor(params.astype("f4"))))
+    assert restored.shape == x.shape
+    # Column 1, in the middle, is the category index again.
+    np.testing.assert_array_equal(restored[:, 1], x[:, 1])
+    np.testing.assert_allclose(restored, x, rtol=1e-5, atol=1e-7)
+    # Numeric columns are de-standardised: params * scale + mean.
+    raw = np.random.default_rng(2).normal(size=(5, 6)).astype("float32")
+    out = np_(transform.inverse(ops.convert_to_tensor(raw)))
+    scale, mean = np_(transform.scale), np_(transform.mean)
+    np.testing.assert_allclose(out[:, [0, 2, 3]], raw[:, :3] * scale + mean, rtol=1e-5)
+    np.testing.assert_array_equal(out[:, 1], raw[:, 3:].argmax(axis=1))
+    # Two categorical columns, listed out of column order.
+    x5 = np.concatenate([x, (np.arange(40) % 2)[:, None].astype("f4")], axis=1)
+    two = DataTransform((5,), categorical=[[4, 2], [1, 3]])
+    two.adapt(x5)
+    params = np_(two(x5))
+    params[:, 3:] *= 10.0
+    restored = np_(two.inverse(ops.convert_to_tensor(params.astype("f4"))))
+    np.testing.assert_array_equal(restored[:, [1, 4]], x5[:, [1, 4]])
+    np.testing.assert_allclose(restored, x5, rtol=1e-5, atol=1e-7)
+
+
+def _reference_log_likelihood(transform, x, params, log_var):
+    """scipy: Gaussians in the data's units plus the categorical log-softmax."""
+    x = x.astype(np.float64)
+    mean, scale = np_(transform.mean), np_(transform.scale)
+    numeric = stats.norm.logpdf(
+        x[:, [0, 2, 3]],
+        loc=params[:, :3] * scale + mean,
+        scale=np.exp(0.5 * log_var) * scale,
+    ).sum(axis=1)
+    log_probs = special.log_softmax(params[:, 3:].astype(np.float64), axis=1)
+    categorical = log_probs[np.arange(len(x)), x[:, 1].astype(int)]
+    return numeric + categorical
+
+
+def test_data_transform_log_likelihood_is_in_the_datas_own_units():
+    x = mixed_table(n=12)
+    transform = mixed_transform(x)
+    rng = np.random.default_rng(3)
+    params = rng.normal(size=(12, 6)).astype("float32")
+    params[:, 3:] *= 3.0
+    log_var = np.array([0.3, -1.2, 0.0], "float32")  # per numeric feature
+    got = np_(transform.log_likelihood(x, ops.convert_to_tensor(params), log_var))
+    expected = _reference_log_likelihood(transform, x, params, log_var)
+    assert got.shape == (12,)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    # A scalar log-variance broadcasts over the numeric features.
+    got = np_(transform.log_likelihood(x, ops.convert_to_tensor(params), -0.5))
+    expected = _reference_log_likelihood(transform, x, params, np.full(3, -0.5))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+    # The same data in units 1000 times smaller (column 0 times 1000): the
+    # standardised data and the Gaussian term are unchanged; the density of
+    # each example is 1000 times lower, -log(1000) nats.
+    x_milli = mixed_table(n=12, big=1000.0 * 1000.0)
+    np.testing.assert_allclose(x_milli[:, 0], x[:, 0] * 1000.0, rtol=1e-6)
+    milli = mixed_transform(x_milli)
+    got_milli = np_(
+        milli.log_likelihood(x_milli, ops.convert_to_tensor(params), log_var)
+    )
+    np.testing.assert_allclose(
+        got_milli,
+        _reference_log_likelihood(milli, x_milli, params, log_var),
+        rtol=1e-5,
+    )
+    base = np_(transform.log_likelihood(x, ops.convert_to_tensor(params), log_var))
+    np.testing.assert_allclose(got_milli - base, -math.log(1000.0), atol=1e-4)
+
+
+def test_data_transform_config_and_weights_round_trip():
+    x = mixed_table()
+    transform = mixed_transform(
+        x,
+        column_names=["a", "b", "c", "d"],
+        category_names=[["red", "green", "blue"]],
+        name="transform",
+    )
+    config = transform.get_config()
+    assert config["data_shape"] == [4]
+    assert config["categorical"] == [[1, 3]]
+    assert config["column_names"] == ["a", "b", "c", "d"]
+    assert config["category_names"] == [["red", "green", "blue"]]
+    clone = DataTransform.from_config(config)
+    assert clone.get_config() == config
+    assert (clone.model_shape, clone.numeric) == (transform.model_shape, [0, 2, 3])
+    # Unadapted, the clone is the identity on numeric columns ...
+    np.testing.assert_allclose(np_(clone(x))[:, :3], x[:, [0, 2, 3]], rtol=1e-6)
+    # ... and with the weights it is the same transform.
+    clone.set_weights(transform.get_weights())
+    np.testing.assert_array_equal(np_(clone(x)), np_(transform(x)))
+    params = np.random.default_rng(4).normal(size=(40, 6)).astype("float32")
+    params = ops.convert_to_tensor(params)
+    np.testing.assert_array_equal(
+        np_(clone.inverse(params)), np_(transform.inverse(params))
+    )
+    np.testing.assert_array_equal(
+        np_(clone.log_likelihood(x, params, 0.2)),
+        np_(transform.log_likelihood(x, params, 0.2)),
+    )
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(transform)
+    )
+    assert isinstance(restored, DataTransform)
+    assert restored.category_names == [["red", "green", "blue"]]
+
+
+@pytest.mark.parametrize(
+    "shape, categorical",
+    [
+        ((3,), [[3, 2]]),  # column out of range
+        ((3,), [[-1, 2]]),
+        ((3,), [[1, 1]]),  # one category
+        ((3,), [[1, 2], [1, 3]]),  # the same column twice
+        ((4, 4, 3), [[0, 2]]),  # categorical on images
+        ((4, 3), []),  # rank 2
+        ((), []),
+    ],
+)
+def test_data_transform_refuses_bad_arguments(shape, categorical):
+    with pytest.raises(ValueError):
+        DataTransform(shape, categorical=categorical)
+
+
+def test_data_transform_adapt_refuses_data_of_the_wrong_rank_or_empty():
+    transform = DataTransform((3,))
+    with pytest.raises(ValueError, match="shape"):
+        transform.adapt(np.zeros((4, 3, 1)))
+    with pytest.raises(ValueError, match="shape"):
+        transform.adapt(np.zeros((0, 3)))
+
+
+def test_data_transform_keeps_a_large_offset_column_with_real_spread():
+    """Timestamps near 1.7e9 spread by about 1000 are not constant."""
+    rng = np.random.default_rng(0)
+    x = np.column_stack([1.7e9 + rng.normal(0, 960, 100), np.full(100, 5.0)])
+    transform = DataTransform((2,))
+    transform.adapt(x)
+    scale = keras.ops.convert_to_numpy(transform.scale)
+    assert scale[0] == pytest.approx(x[:, 0].std(), rel=1e-3)
+    assert scale[1] == 1.0  # the constant column
+
+
+def test_data_transform_adapt_refuses_another_width():
+    with pytest.raises(ValueError, match="Expected data of shape"):
+        DataTransform((3,)).adapt(np.zeros((4, 7)))

@@ -16,7 +16,15 @@ from keras import ops
 from scipy import special, stats
 
 import vaekit
-from vaekit.models import VAE, build_decoder, build_encoder, load_model
+from vaekit.layers import DataTransform
+from vaekit.models import (
+    LOG_VAR_RATE,
+    MIN_DECODER_STD,
+    VAE,
+    build_decoder,
+    build_encoder,
+    load_model,
+)
 
 D, LATENT, HIDDEN = 16, 2, (8,)
 
@@ -176,7 +184,8 @@ def test_gaussian_likelihood_matches_scipy(x, std):
     if std == "learned":
         assert vae.decoder_log_var is not None
         assert any(w is vae.decoder_log_var for w in vae.trainable_weights)
-        vae.decoder_log_var.assign(2 * math.log(0.3))
+        # The weight holds log-variance / LOG_VAR_RATE (it moves faster).
+        vae.decoder_log_var.assign(2 * math.log(0.3) / LOG_VAR_RATE)
         sigma = 0.3
     else:
         assert vae.decoder_log_var is None
@@ -538,3 +547,372 @@ def test_row_mean_loss_tracker_ignores_the_padded_batch_size():
     tracker.add(2.0, 3)
     tracker.add(4.0, 1)
     assert float(tracker.result()) == pytest.approx((2.0 * 3 + 4.0) / 4)
+
+
+# -- data in its own units: a DataTransform in the encoder ------------------
+
+
+def table(n=60, seed=0):
+    """Numeric ~N(1000, 50), a categorical column of 3 categories (in the
+    middle), numeric ~N(0.01, 0.004) and ~N(-5, 2)."""
+    rng = np.random.default_rng(seed)
+    return np.stack(
+        [
+            rng.normal(1000.0, 50.0, n),
+            rng.integers(0, 3, n),
+            rng.normal(0.01, 0.004, n),
+            rng.normal(-5.0, 2.0, n),
+        ],
+        axis=1,
+    ).astype("float32")
+
+
+def transform_vae(x, seed=0, **kwargs):
+    """A Gaussian VAE built as `vaekit.train` builds one for a table."""
+    keras.utils.set_random_seed(seed)
+    transform = DataTransform(
+        x.shape[1:],
+        categorical=[[1, 3]],
+        column_names=["big", "kind", "small", "negative"],
+        category_names=[["a", "b", "c"]],
+        name="transform",
+    )
+    transform.adapt(x)
+    encoder = build_encoder(x.shape[1:], HIDDEN, latent_dim=LATENT, transform=transform)
+    decoder = build_decoder(transform.model_shape, HIDDEN, latent_dim=LATENT)
+    kwargs.setdefault("likelihood", "gaussian")
+    return VAE(encoder, decoder, seed=seed, **kwargs)
+
+
+def reference_reconstruction(vae, x, params, log_var):
+    """-log p(x|z) in the data's own units, with scipy."""
+    transform = vae.transform
+    mean, scale = np_(transform.mean), np_(transform.scale)
+    x = x.astype(np.float64)
+    params = params.astype(np.float64)
+    numeric = stats.norm.logpdf(
+        x[:, [0, 2, 3]],
+        loc=params[:, :3] * scale + mean,
+        scale=np.exp(0.5 * np.asarray(log_var, np.float64)) * scale,
+    ).sum(axis=1)
+    log_probs = special.log_softmax(params[:, 3:], axis=1)
+    return -(numeric + log_probs[np.arange(len(x)), x[:, 1].astype(int)])
+
+
+def test_transform_vae_decodes_to_the_datas_units():
+    x = table()
+    vae = transform_vae(x, decoder_std=0.5)
+    assert vae.transform is not None and vae.transform.name == "transform"
+    assert vae.condition_transform is None and not vae.conditional
+    assert vae.data_shape == (4,)
+    assert vae.decoder.outputs[0].shape[1:] == (6,)  # 3 numeric + one-hot of 3
+    z_mean, _ = vae.encode(x)
+    decoded = vae.decode(z_mean)
+    assert decoded.shape == x.shape
+    params = vae.decoder.predict(z_mean, verbose=0).astype(np.float64)
+    scale, mean = np_(vae.transform.scale), np_(vae.transform.mean)
+    np.testing.assert_allclose(
+        decoded[:, [0, 2, 3]], params[:, :3] * scale + mean, rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(decoded[:, 1], params[:, 3:].argmax(axis=1))
+    # In the data's units: around 1000, not around 0 (standardised).
+    assert np.all(np.abs(decoded[:, 0] - 1000.0) < 5 * 50.0)
+    assert np.all(np.abs(decoded[:, 0]) > 500.0)
+    assert np.all(np.abs(decoded[:, 2] - 0.01) < 5 * 0.004)
+    np.testing.assert_allclose(vae.reconstruct(x), decoded, rtol=1e-6)
+    samples = vae.sample(5, seed=0)
+    assert samples.shape == (5, 4)
+    assert set(np.unique(samples[:, 1])) <= {0.0, 1.0, 2.0}
+
+
+@pytest.mark.parametrize(
+    "decoder_std, weight",
+    [
+        ("learned", 0.05),  # log-variance 0.5
+        ("learned", -2.0),  # log-variance -20: floored at 2 log(1e-3)
+        ("learned-per-feature", [0.05, -2.0, -0.03]),
+        (0.7, None),
+    ],
+    ids=["learned", "learned-floored", "per-feature", "fixed"],
+)
+def test_transform_vae_reconstruction_matches_scipy_in_the_datas_units(
+    decoder_std, weight
+):
+    x = table(n=20)
+    vae = transform_vae(x, decoder_std=decoder_std)
+    if weight is None:
+        assert vae.decoder_log_var is None
+        log_var = 2 * math.log(decoder_std)
+    else:
+        # One shared weight, or one per numeric feature of the transform.
+        expected_shape = () if decoder_std == "learned" else (3,)
+        if decoder_std != "learned":
+            assert vae.transform.numeric_shape == (3,)
+        assert tuple(vae.decoder_log_var.shape) == expected_shape
+        vae.decoder_log_var.assign(np.asarray(weight, "float32"))
+        log_var = np.maximum(
+            LOG_VAR_RATE * np.asarray(weight, np.float64),
+            2 * math.log(MIN_DECODER_STD),
+        )
+    eps = np.random.default_rng(5).normal(size=(20, LATENT)).astype("float32")
+    reconstruction, kl = vae.elbo_terms(ops.convert_to_tensor(x), epsilon=eps)
+    z_mean, q_log_var = (np_(t) for t in vae.posterior(x))
+    z = (z_mean + np.exp(0.5 * q_log_var) * eps).astype("float32")
+    params = vae.decoder.predict(z, verbose=0)
+    expected = reference_reconstruction(vae, x, params, log_var)
+    np.testing.assert_allclose(np_(reconstruction), expected, rtol=1e-4)
+    expected_kl = 0.5 * (np.exp(q_log_var) + z_mean**2 - 1 - q_log_var).sum(1)
+    np.testing.assert_allclose(np_(kl), expected_kl, rtol=1e-5, atol=1e-6)
+
+
+def test_transform_needs_gaussian_and_condition_needs_both_networks():
+    x = table(n=10)
+    with pytest.raises(ValueError, match="gaussian"):
+        transform_vae(x, likelihood="bernoulli")
+    condition = DataTransform((1,), categorical=[[0, 3]], name="condition_transform")
+    encoder = build_encoder((D,), HIDDEN, latent_dim=LATENT, condition=condition)
+    with pytest.raises(ValueError, match="condition"):
+        VAE(encoder, build_decoder((D,), HIDDEN, latent_dim=LATENT))
+    copy = DataTransform.from_config(condition.get_config())
+    decoder = build_decoder((D,), HIDDEN, latent_dim=LATENT, condition=copy)
+    with pytest.raises(ValueError, match="condition"):
+        VAE(build_encoder((D,), HIDDEN, latent_dim=LATENT), decoder)
+
+
+# -- conditional VAE ------------------------------------------------------
+
+K = 4
+CLASS_NAMES = ["north", "east", "south", "west"]
+
+
+def class_data(n=120, seed=0):
+    """Binary data from K prototypes (4 pixels on each), and the labels."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % K
+    prototypes = np.full((K, D), 0.1)
+    for k in range(K):
+        prototypes[k, 4 * k : 4 * k + 4] = 0.9
+    x = (rng.random((n, D)) < prototypes[y]).astype("float32")
+    return x, y.astype("float32")
+
+
+def conditional_vae(condition, data_shape=(D,), transform=None, seed=0, **kwargs):
+    """Encoder and decoder conditioned as `vaekit.train.build_model` does."""
+    keras.utils.set_random_seed(seed)
+    copy = DataTransform.from_config(condition.get_config())
+    copy.set_weights(condition.get_weights())
+    output_shape = data_shape if transform is None else transform.model_shape
+    encoder = build_encoder(
+        data_shape, HIDDEN, latent_dim=LATENT, transform=transform, condition=condition
+    )
+    decoder = build_decoder(output_shape, HIDDEN, latent_dim=LATENT, condition=copy)
+    return VAE(encoder, decoder, seed=seed, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def conditional():
+    x, y = class_data()
+    condition = DataTransform(
+        (1,),
+        categorical=[[0, K]],
+        category_names=[CLASS_NAMES],
+        name="condition_transform",
+    )
+    condition.adapt(y.reshape(-1, 1))
+    vae = conditional_vae(condition)
+    history = fit(vae, (x, y), epochs=15)
+    return vae, history, x, y
+
+
+def test_conditional_vae_trains_on_x_and_labels(conditional):
+    vae, history, x, y = conditional
+    assert vae.conditional and vae.condition_shape == (1,)
+    assert vae.transform is None
+    assert vae.condition_transform is not None
+    assert vae.num_classes == K
+    assert vae.class_names == CLASS_NAMES
+    assert np.isfinite(history["loss"]).all()
+    assert history["loss"][-1] < history["loss"][0]
+    np.testing.assert_allclose(
+        history["loss"],
+        np.add(history["reconstruction"], history["kl"]),
+        rtol=1e-5,
+    )
+    # The encoder's condition is the one-hot label joined to the features.
+    z_mean, z_log_var = vae.encode(x, condition=y)
+    expected_mean, expected_log_var = vae.encoder([x, y.reshape(-1, 1)])
+    np.testing.assert_allclose(z_mean, np_(expected_mean), atol=1e-5)
+    np.testing.assert_allclose(z_log_var, np_(expected_log_var), atol=1e-5)
+    with pytest.raises(ValueError, match="condition"):
+        vae.encode(x)
+    with pytest.raises(ValueError, match="one condition per example"):
+        vae.encode(x, condition=y[:5])
+    # elbo_terms with fixed noise against numpy and scipy.
+    eps = np.random.default_rng(1).normal(size=(len(x), LATENT)).astype("float32")
+    reconstruction, _ = vae.elbo_terms(
+        ops.convert_to_tensor(x), epsilon=eps, condition=y
+    )
+    z_mean, q_log_var = (np_(t) for t in vae.posterior(x, condition=y))
+    z = (z_mean + np.exp(0.5 * q_log_var) * eps).astype("float32")
+    logits = vae.decoder.predict([z, y.reshape(-1, 1)], verbose=0).astype(np.float64)
+    expected = -stats.bernoulli.logpmf(x, special.expit(logits)).sum(1)
+    np.testing.assert_allclose(np_(reconstruction), expected, rtol=1e-5)
+
+
+def test_conditional_decode_sample_and_default_condition(conditional):
+    vae, _, _, _ = conditional
+    z = np.random.default_rng(2).normal(size=(6, LATENT)).astype("float32")
+    by_class = [vae.decode(z, condition=np.full(6, k)) for k in range(K)]
+    for k in range(K):
+        logits = np_(vae.decoder([z, np.full((6, 1), k, "float32")]))
+        np.testing.assert_allclose(by_class[k], special.expit(logits), atol=1e-5)
+    for a in range(K):
+        for b in range(a + 1, K):
+            assert np.abs(by_class[a] - by_class[b]).max() > 1e-3
+    # Trained on prototypes: class k's own pixels are the brightest.
+    zero = np.zeros((K, LATENT), "float32")
+    means = vae.decode(zero, condition=np.arange(K))
+    for k in range(K):
+        assert (
+            means[k, 4 * k : 4 * k + 4].mean()
+            > np.delete(means[k], range(4 * k, 4 * k + 4)).mean()
+        )
+
+    np.testing.assert_array_equal(vae.default_condition(5), [0, 1, 2, 3, 0])
+    np.testing.assert_allclose(
+        vae.decode(z), vae.decode(z, condition=[0, 1, 2, 3, 0, 1]), atol=1e-7
+    )
+    samples = vae.sample(5, seed=7, condition=3)
+    assert samples.shape == (5, D)
+    prior = np.random.default_rng(7).standard_normal((5, LATENT)).astype("float32")
+    np.testing.assert_allclose(
+        samples, vae.decode(prior, condition=np.full(5, 3)), atol=1e-7
+    )
+    per_sample = vae.sample(4, seed=7, condition=[0, 1, 2, 3])
+    np.testing.assert_allclose(
+        per_sample, vae.decode(prior[:4], condition=np.arange(4)), atol=1e-7
+    )
+
+
+def test_conditional_importance_weights_match_numpy(conditional):
+    """k draws per example: the condition is repeated for every draw."""
+    vae, _, x, y = conditional
+    x, y, k = x[:6], y[:6], 3
+    eps = np.random.default_rng(4).normal(size=(k, 6, LATENT)).astype("float32")
+    got = np_(
+        vae.log_importance_weights(
+            ops.convert_to_tensor(x), k=k, epsilon=eps, condition=y
+        )
+    )
+    assert got.shape == (k, 6)
+    z_mean, q_log_var = (np_(t) for t in vae.posterior(x, condition=y))
+    std = np.exp(0.5 * q_log_var)
+    for i in range(k):
+        z = (z_mean + std * eps[i]).astype("float32")
+        logits = vae.decoder.predict([z, y.reshape(-1, 1)], verbose=0)
+        log_px_z = stats.bernoulli.logpmf(x, special.expit(logits.astype(np.float64)))
+        z = z.astype(np.float64)
+        expected = (
+            log_px_z.sum(1)
+            + stats.norm.logpdf(z).sum(1)
+            - stats.norm.logpdf(z, loc=z_mean, scale=std).sum(1)
+        )
+        np.testing.assert_allclose(got[i], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_conditional_vae_saves_and_loads(conditional, tmp_path):
+    vae, _, x, y = conditional
+    path = tmp_path / "conditional.keras"
+    vae.save(path)
+    loaded = load_model(path)  # safe_mode=True
+    assert loaded.conditional and loaded.num_classes == K
+    assert loaded.class_names == CLASS_NAMES
+    z_mean, z_log_var = vae.encode(x, condition=y)
+    loaded_mean, loaded_log_var = loaded.encode(x, condition=y)
+    np.testing.assert_array_equal(loaded_mean, z_mean)
+    np.testing.assert_array_equal(loaded_log_var, z_log_var)
+    np.testing.assert_array_equal(
+        loaded.decode(z_mean, condition=y), vae.decode(z_mean, condition=y)
+    )
+    np.testing.assert_array_equal(loaded.decode(z_mean), vae.decode(z_mean))
+
+
+@pytest.fixture(scope="module")
+def numeric_conditional():
+    """A numeric condition (standardised, not classes) on a Gaussian model of
+    a table in its own units: the encoder holds both transforms."""
+    x = table(n=60)
+    rng = np.random.default_rng(3)
+    y = rng.normal(50.0, 10.0, 60).astype("float32")
+    transform = DataTransform((4,), categorical=[[1, 3]], name="transform")
+    transform.adapt(x)
+    condition = DataTransform((1,), name="condition_transform")
+    condition.adapt(y.reshape(-1, 1))
+    vae = conditional_vae(
+        condition,
+        data_shape=(4,),
+        transform=transform,
+        likelihood="gaussian",
+        decoder_std="learned-per-feature",
+    )
+    vae.decoder_log_var.assign(np.array([-0.02, 0.03, 0.01], "float32"))
+    return vae, x, y
+
+
+def test_numeric_condition_is_standardised_and_its_terms_match_scipy(
+    numeric_conditional,
+):
+    vae, x, y = numeric_conditional
+    assert vae.transform.name == "transform"
+    assert vae.condition_transform.name == "condition_transform"
+    assert vae.num_classes is None and vae.class_names is None
+    mean, std = y.astype(np.float64).mean(), y.astype(np.float64).std()
+    np.testing.assert_allclose(
+        np_(vae.condition_transform(y.reshape(-1, 1)))[:, 0],
+        (y - mean) / std,
+        atol=1e-5,
+    )
+    eps = np.random.default_rng(4).normal(size=(60, LATENT)).astype("float32")
+    reconstruction, _ = vae.elbo_terms(
+        ops.convert_to_tensor(x), epsilon=eps, condition=y
+    )
+    z_mean, q_log_var = (np_(t) for t in vae.posterior(x, condition=y))
+    z = (z_mean + np.exp(0.5 * q_log_var) * eps).astype("float32")
+    params = vae.decoder.predict([z, y.reshape(-1, 1)], verbose=0)
+    expected = reference_reconstruction(
+        vae, x, params, LOG_VAR_RATE * np.array([-0.02, 0.03, 0.01])
+    )
+    np.testing.assert_allclose(np_(reconstruction), expected, rtol=1e-4)
+
+
+def test_numeric_condition_decodes_with_the_training_mean_by_default(
+    numeric_conditional,
+):
+    vae, x, y = numeric_conditional
+    default = vae.default_condition(3)
+    assert default.shape == (3, 1)
+    np.testing.assert_allclose(default, y.astype(np.float64).mean(), rtol=1e-6)
+    z = vae.encode(x[:4], condition=y[:4])[0]
+    low = vae.decode(z, condition=np.full(4, 20.0))
+    high = vae.decode(z, condition=np.full(4, 80.0))
+    assert np.abs(low[:, 0] - high[:, 0]).max() > 1e-3
+    assert np.all(np.abs(low[:, 0] - 1000.0) < 5 * 50.0)
+    np.testing.assert_allclose(
+        vae.decode(z), vae.decode(z, condition=np.full(4, y.mean())), rtol=1e-6
+    )
+
+
+def test_numeric_condition_model_saves_and_loads(numeric_conditional, tmp_path):
+    vae, x, y = numeric_conditional
+    path = tmp_path / "numeric.keras"
+    vae.save(path)
+    loaded = load_model(path)
+    assert loaded.num_classes is None and loaded.transform is not None
+    assert loaded.transform.category_names is None
+    np.testing.assert_array_equal(np_(loaded.decoder_log_var), np_(vae.decoder_log_var))
+    z_mean = vae.encode(x, condition=y)[0]
+    np.testing.assert_array_equal(loaded.encode(x, condition=y)[0], z_mean)
+    np.testing.assert_array_equal(
+        loaded.decode(z_mean, condition=y), vae.decode(z_mean, condition=y)
+    )
+    np.testing.assert_array_equal(loaded.default_condition(3), vae.default_condition(3))

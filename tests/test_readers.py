@@ -170,6 +170,299 @@ def test_csv_skips_blank_lines(tmp_path):
     np.testing.assert_array_equal(ds.x_train, [[0.5, 0.25], [1, 0]])
 
 
+# -- CSV tables: text columns, column selection, missing values, schemas ------
+
+TABLE = """\
+age,colour,height,pet
+31,red,1.8,dog
+25,blue,1.6,cat
+47,green,1.7,dog
+52,blue,1.9,bird
+"""
+
+
+def write_text(tmp_path, text, name="t.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_csv_table_with_text_columns(tmp_path):
+    path = write_text(tmp_path, TABLE)
+    parts = readers.read_csv(path)
+    x, source = parts["x_train"]
+    assert source == path and x.dtype == np.float64
+    assert parts["columns"] == (("age", "colour", "height", "pet"), path)
+    categories = parts["categories"][0]
+    assert categories == {
+        "colour": ("blue", "green", "red"),
+        "pet": ("bird", "cat", "dog"),
+    }
+    np.testing.assert_array_equal(
+        x,
+        [[31, 2, 1.8, 2], [25, 0, 1.6, 1], [47, 1, 1.7, 2], [52, 0, 1.9, 0]],
+    )
+    assert "y_train" not in parts and "label_names" not in parts
+
+
+def test_csv_table_through_load(tmp_path):
+    ds = data.load(write_text(tmp_path, TABLE), label_column="height")
+    assert ds.is_table and ds.columns == ("age", "colour", "pet")
+    assert ds.categories["colour"] == ("blue", "green", "red")
+    assert ds.x_train.dtype == np.float32 and ds.x_train.shape == (4, 3)
+    np.testing.assert_array_equal(ds.x_train[:, 1], [2, 0, 1, 0])
+    np.testing.assert_allclose(ds.y_train, [1.8, 1.6, 1.7, 1.9])
+    assert ds.y_train.dtype == np.float64 and ds.label_names is None
+
+
+def test_csv_text_labels_become_class_indices(tmp_path):
+    parts = readers.read_csv(write_text(tmp_path, TABLE), label_column="pet")
+    y = parts["y_train"][0]
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, [2, 1, 2, 0])
+    assert parts["label_names"][0] == ("bird", "cat", "dog")
+    assert parts["columns"][0] == ("age", "colour", "height")
+    ds = data.load(tmp_path / "t.csv", label_column=-1)
+    np.testing.assert_array_equal(ds.y_train, [2, 1, 2, 0])
+    assert ds.label_names == ("bird", "cat", "dog")
+
+
+def test_csv_columns_select_features_in_order(tmp_path):
+    path = write_text(tmp_path, TABLE)
+    parts = readers.read_csv(path, "pet", columns=["height", "age"])
+    assert parts["columns"][0] == ("height", "age")
+    assert parts["categories"][0] == {}
+    np.testing.assert_array_equal(
+        parts["x_train"][0], [[1.8, 31], [1.6, 25], [1.7, 47], [1.9, 52]]
+    )
+    np.testing.assert_array_equal(parts["y_train"][0], [2, 1, 2, 0])
+
+
+def test_csv_unknown_columns_are_refused(tmp_path):
+    path = write_text(tmp_path, TABLE)
+    with pytest.raises(VaekitError) as info:
+        readers.read_csv(path, columns=["age", "weight"])
+    assert str(info.value) == (
+        f"{path}: no column 'weight'; columns are ['age', 'colour', 'height', 'pet']"
+    )
+    with pytest.raises(VaekitError, match=r"no label column 'kind'; columns are \["):
+        readers.read_csv(path, label_column="kind")
+    with pytest.raises(VaekitError, match="'pet' is the label column"):
+        readers.read_csv(path, "pet", columns=["age", "pet"])
+    with pytest.raises(VaekitError, match="selected twice"):
+        readers.read_csv(path, columns=["age", "age"])
+    with pytest.raises(ValueError, match="Received: columns='age'"):
+        readers.read_csv(path, columns="age")
+
+
+@pytest.mark.parametrize("cell", ["", "NA", "nan", "N/A", " null "])
+def test_csv_missing_values_are_refused_with_line_and_column(tmp_path, cell):
+    # line 1 the header, line 3 blank, so the 3rd data row is on line 5
+    text = f"age,colour,pet\n31,red,dog\n\n25,blue,cat\n{cell},blue,dog\n"
+    path = write_text(tmp_path, text)
+    with pytest.raises(VaekitError) as info:
+        readers.read_csv(path)
+    assert str(info.value) == (
+        f"{path}: line 5, column 'age': missing value {cell.strip()!r}; fill it in "
+        "or pass --missing drop to drop such rows"
+    )
+
+
+def test_csv_missing_values_in_text_and_label_columns(tmp_path):
+    path = write_text(tmp_path, "a,colour,y\n1,red,1\n2,NA,0\n3,blue,\n")
+    with pytest.raises(
+        VaekitError, match="line 3, column 'colour': missing value 'NA'"
+    ):
+        readers.read_csv(path)
+    with pytest.raises(VaekitError, match="line 4, column 'y': missing value ''"):
+        readers.read_csv(path, columns=["a"], label_column="y")
+
+
+def test_csv_drop_rows_with_missing_values(tmp_path, capsys):
+    text = "age,colour,pet\n31,red,dog\n,blue,cat\n47,NaN,dog\n52,blue,\n60,green,x\n"
+    path = write_text(tmp_path, text)
+    parts = readers.read_csv(path, label_column="pet", missing="drop")
+    np.testing.assert_array_equal(parts["x_train"][0], [[31, 1], [60, 0]])
+    # categories of the rows kept: no 'blue'
+    assert parts["categories"][0] == {"colour": ("green", "red")}
+    np.testing.assert_array_equal(parts["y_train"][0], [0, 1])
+    assert parts["label_names"][0] == ("dog", "x")
+    assert capsys.readouterr().err == (
+        f"vaekit: {path}: dropped 3 of 5 rows with missing values\n"
+    )
+
+
+def test_csv_drop_recomputes_categories_and_says_nothing_without_drops(
+    tmp_path, capsys
+):
+    path = write_text(tmp_path, "a,b\n1,x\n2,y\n3,\n")
+    parts = readers.read_csv(path, missing="drop")
+    assert parts["categories"][0] == {"b": ("x", "y")}
+    assert capsys.readouterr().err.count("\n") == 1
+    path = write_text(tmp_path, "a,b\n1,x\n2,y\n", "full.csv")
+    readers.read_csv(path, missing="drop")
+    assert capsys.readouterr().err == ""
+
+
+def test_csv_every_row_dropped_is_refused(tmp_path):
+    path = write_text(tmp_path, "a,b\n1,\n,2\n")
+    with pytest.raises(VaekitError, match="all 2 rows have missing values"):
+        readers.read_csv(path, missing="drop")
+    with pytest.raises(ValueError, match="Received: missing='skip'"):
+        readers.read_csv(path, missing="skip")
+
+
+def test_csv_missing_values_in_unused_columns_do_not_matter(tmp_path, capsys):
+    path = write_text(tmp_path, "a,b,note,y\n1,2,,0\n3,4,NA,1\n")
+    for missing in readers.MISSING:
+        parts = readers.read_csv(path, "y", columns=["a", "b"], missing=missing)
+        np.testing.assert_array_equal(parts["x_train"][0], [[1, 2], [3, 4]])
+    assert capsys.readouterr().err == ""
+
+
+def test_csv_categorical_column_needs_two_categories(tmp_path):
+    path = write_text(tmp_path, "a,colour,const\n1,red,5\n2,red,5\n")
+    with pytest.raises(VaekitError) as info:
+        readers.read_csv(path)
+    assert str(info.value) == (
+        f"{path}: column 'colour' holds text with a single value 'red'; a "
+        "categorical column needs at least two categories: drop it with --columns"
+    )
+    # a constant numeric column is fine
+    parts = readers.read_csv(path, columns=["a", "const"])
+    np.testing.assert_array_equal(parts["x_train"][0], [[1, 5], [2, 5]])
+
+
+def test_csv_mixed_numbers_and_text_are_categories(tmp_path):
+    path = write_text(tmp_path, "size,n\n10,1\n2,2\nbig,3\n2,4\n")
+    parts = readers.read_csv(path)
+    assert parts["categories"][0] == {"size": ("10", "2", "big")}
+    np.testing.assert_array_equal(parts["x_train"][0][:, 0], [0, 1, 2, 1])
+
+
+def test_csv_duplicate_header_names_are_refused_when_used(tmp_path):
+    path = write_text(tmp_path, "a,b,a\n1,2,3\n4,5,6\n")
+    with pytest.raises(VaekitError, match="2 columns 'a'; give each column its own"):
+        readers.read_csv(path)
+    parts = readers.read_csv(path, columns=["b"])
+    np.testing.assert_array_equal(parts["x_train"][0], [[2], [5]])
+
+
+SCHEMA = {
+    "columns": ["age", "colour", "height"],
+    "categories": {"colour": ["blue", "green", "red"]},
+}
+
+
+def test_csv_schema_maps_with_the_trained_categories(tmp_path):
+    # other column order, an extra column, only one of the colours
+    path = write_text(tmp_path, "height,extra,colour,age\n1.5,x,red,20\n1.6,y,red,30\n")
+    parts = readers.read_csv(path, columns=["extra"], schema=SCHEMA)
+    assert parts["columns"][0] == ("age", "colour", "height")
+    assert parts["categories"][0] == {"colour": ("blue", "green", "red")}
+    np.testing.assert_array_equal(parts["x_train"][0], [[20, 2, 1.5], [30, 2, 1.6]])
+    ds = data.load(path, schema=SCHEMA)
+    assert ds.columns == ("age", "colour", "height")
+
+
+def test_csv_schema_category_that_looks_numeric(tmp_path):
+    schema = {"columns": ["size"], "categories": {"size": ["10", "2", "big"]}}
+    path = write_text(tmp_path, "size\n2\n10\n")
+    parts = readers.read_csv(path, schema=schema)
+    np.testing.assert_array_equal(parts["x_train"][0], [[1], [0]])
+
+
+def test_csv_schema_refuses_unknown_categories_and_text(tmp_path):
+    path = write_text(tmp_path, "age,colour,height\n20,red,1.5\n30,pink,1.6\n")
+    with pytest.raises(VaekitError) as info:
+        readers.read_csv(path, schema=SCHEMA)
+    message = str(info.value)
+    assert message.startswith(
+        f"{path}: line 3, column 'colour': unknown category 'pink'; the model knows "
+        "['blue', 'green', 'red']"
+    )
+    path = write_text(tmp_path, "age,colour,height\n20,red,1.5\n30,red,tall\n")
+    with pytest.raises(VaekitError) as info:
+        readers.read_csv(path, schema=SCHEMA)
+    assert str(info.value).startswith(
+        f"{path}: line 3, column 'height': text 'tall' in a column the model was "
+        "trained on as numeric"
+    )
+
+
+def test_csv_schema_columns_must_exist(tmp_path):
+    path = write_text(tmp_path, "age,height\n20,1.5\n30,1.6\n")
+    with pytest.raises(VaekitError) as info:
+        readers.read_csv(path, schema=SCHEMA)
+    message = str(info.value)
+    assert message.startswith(f"{path}: no column 'colour'; the model was trained")
+    assert "['age', 'colour', 'height']" in message and "\n" not in message
+    with pytest.raises(ValueError, match="Invalid value for argument `schema`"):
+        readers.read_csv(path, schema={"columns": "age"})
+
+
+def test_csv_schema_single_category_and_missing_values(tmp_path):
+    schema = {"columns": ["colour"], "categories": {"colour": ["red"]}}
+    path = write_text(tmp_path, "colour,y\nred,1\nred,0\n")
+    np.testing.assert_array_equal(
+        readers.read_csv(path, "y", schema=schema)["x_train"][0], [[0], [0]]
+    )
+    path = write_text(tmp_path, "colour\nred\n\n\nNA\n")
+    with pytest.raises(
+        VaekitError, match="line 5, column 'colour': missing value 'NA'"
+    ):
+        readers.read_csv(path, schema=schema)
+
+
+def test_csv_without_header_names_columns_by_index(tmp_path):
+    path = write_text(tmp_path, "1,0.5,7\n0,0.25,8\n2,0.75,9\n")
+    for label in ("0", 0, "-3", -3):
+        parts = readers.read_csv(path, label_column=label)
+        assert parts["columns"][0] == ("1", "2")
+        np.testing.assert_array_equal(parts["y_train"][0], [1, 0, 2])
+        assert parts["y_train"][0].dtype == np.float64
+    parts = readers.read_csv(path, columns=["2", 1])
+    np.testing.assert_array_equal(parts["x_train"][0], [[7, 0.5], [8, 0.25], [9, 0.75]])
+    assert parts["categories"][0] == {}
+    with pytest.raises(
+        VaekitError, match=r"no label column 'y'; columns are \['0', '1'"
+    ):
+        readers.read_csv(path, label_column="y")
+    with pytest.raises(VaekitError, match="out of range 0..2"):
+        readers.read_csv(path, label_column=3)
+
+
+def test_csv_ragged_rows_name_the_line_of_the_file(tmp_path):
+    path = write_text(tmp_path, "a,b\n1,2\n\n3\n")
+    with pytest.raises(VaekitError, match=r"line 4 has 1 columns, expected 2 \(ragged"):
+        readers.read_csv(path)
+    path = write_text(tmp_path, "a,b,c\n1,2\n3,4\n")
+    with pytest.raises(
+        VaekitError, match="the header has 3 columns but the rows have 2"
+    ):
+        readers.read_csv(path)
+
+
+def test_csv_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    (tmp_path / "t.csv").write_bytes(b"\xef\xbb\xbfa,y\n1,0\n2,1\n")
+    parts = readers.read_csv(str(tmp_path / "t.csv"), label_column="a")
+    assert parts["columns"][0] == ("y",)
+
+
+def test_columns_and_schema_apply_only_to_csv(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 2), np.float32))
+    with pytest.raises(VaekitError) as info:
+        data.load(tmp_path / "x.npy", columns=["0"])
+    assert str(info.value) == (
+        f"--columns applies to CSV tables; {tmp_path / 'x.npy'} is not one"
+    )
+    with pytest.raises(VaekitError, match="applies to CSV tables"):
+        readers.read_path(str(tmp_path), schema=SCHEMA)
+    # missing is ignored for other formats
+    ds = data.load(tmp_path / "x.npy", missing="drop")
+    assert not ds.is_table and ds.columns is None and ds.categories is None
+
+
 # -- IDX ------------------------------------------------------------------
 
 

@@ -256,7 +256,7 @@ def test_train_stores_the_training_splits_scores(digits_run):
     stored = runs.read_train_scores(run)
     k = min(config.eval_iw_samples, 100)
     assert stored["iw_samples"] == k
-    x_train, _, _ = prepare(data_lib.load("digits"), config)
+    (x_train, _), _, _ = prepare(data_lib.load("digits"), config)
     x_train = data_lib.binarize(x_train, EVAL_SEED)  # dynamic: as score does
     assert len(stored["neg_log_likelihood"]) == len(x_train)
     again = score(model, x_train, iw_samples=k, seed=EVAL_SEED)

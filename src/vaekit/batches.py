@@ -30,6 +30,9 @@ class TrainingBatches(keras.utils.PyDataset):
     processes yields its `p`-th slice of every (padded) global batch; all of
     them use the same seed, so together they feed each global batch once.
 
+    With labels `y` (a conditional model's), the model's input of each
+    batch is the pair `(x, y)`.
+
     Args:
         x: The training examples, `(n, ...)`.
         batch_size: Examples per batch (the last batch may be smaller).
@@ -44,6 +47,7 @@ class TrainingBatches(keras.utils.PyDataset):
             slices of each padded batch (one per process; `pad_to` must be a
             multiple of `count`).
         shuffle: `False` keeps the data's order (validation data).
+        y: Optional labels, one per example, fed beside `x`.
 
     Raises:
         ValueError: if an argument is invalid.
@@ -59,10 +63,17 @@ class TrainingBatches(keras.utils.PyDataset):
         pad_to=None,
         process=(0, 1),
         shuffle=True,
+        y=None,
     ):
         # One worker, no processes: batches are made in order, in this thread.
         super().__init__(workers=1, use_multiprocessing=False)
         self.x = x
+        self.y = None if y is None else np.asarray(y, dtype=np.float32)
+        if self.y is not None and len(self.y) != len(x):
+            raise ValueError(
+                f"Expected one label per example. Received: {len(self.y)} labels "
+                f"for {len(x)} examples"
+            )
         self.batch_size = checks.integer(batch_size, "batch_size")
         self.binarize = checks.one_of(binarize, "binarize", checks.BINARIZE)
         self.seed = checks.integer(seed, "seed", minimum=0)
@@ -102,24 +113,33 @@ class TrainingBatches(keras.utils.PyDataset):
             batch = (rng.random(batch.shape, dtype=np.float32) < batch).astype(
                 np.float32
             )
+        labels = None if self.y is None else self.y[rows]
         if self.pad_to is None:
-            return (batch,)
-        return self._pad(batch)
+            return (batch,) if labels is None else ((batch, labels),)
+        return self._pad(batch, labels)
 
-    def _pad(self, batch):
+    def _pad(self, batch, labels=None):
         """`(x, None, weight)`: this process's slice of the batch padded to a
-        multiple of `pad_to` rows, the padding rows zero with weight 0."""
+        multiple of `pad_to` rows, the padding rows zero with weight 0 (`x`
+        is `(x, y)` with labels)."""
         n = len(batch)
         padded = -(-n // self.pad_to) * self.pad_to
         weight = np.zeros(padded, np.float32)
         weight[:n] = 1.0
-        if padded > n:
-            batch = np.concatenate(
-                [batch, np.zeros((padded - n, *batch.shape[1:]), batch.dtype)]
+
+        def pad(array):
+            if padded == n:
+                return array
+            return np.concatenate(
+                [array, np.zeros((padded - n, *array.shape[1:]), array.dtype)]
             )
+
         index, count = self.process
         rows = slice(index * padded // count, (index + 1) * padded // count)
-        return batch[rows], None, weight[rows]
+        inputs = pad(batch)[rows]
+        if labels is not None:
+            inputs = (inputs, pad(labels)[rows])
+        return inputs, None, weight[rows]
 
     def on_epoch_end(self):
         self.set_epoch(self.epoch + 1)

@@ -16,6 +16,7 @@ from vaekit.checkpoint import save_checkpoint
 from vaekit.evaluate import active_units
 
 __all__ = [
+    "COLLAPSE_EPOCHS",
     "COLLAPSE_KL",
     "DIAGNOSTIC_EXAMPLES",
     "HISTORY_KEYS",
@@ -31,6 +32,7 @@ HISTORY_KEYS = (
     "val_reconstruction",
     "val_kl",
 )
+COLLAPSE_EPOCHS = 3  # consecutive collapsed epochs before the warning
 DIAGNOSTIC_EXAMPLES = 2000  # at most, of the training data, for the diagnostics
 COLLAPSE_KL = 0.1  # nats: a unit whose KL stays below this carries ~no information
 
@@ -43,7 +45,8 @@ def latent_diagnostics(model, x, batch_size=500):
 
     Args:
         model: A `vaekit.VAE`.
-        x: numpy array `(n, *model.data_shape)`.
+        x: numpy array `(n, *model.data_shape)`, or `(x, y)` with the
+            labels of a conditional model.
         batch_size: Examples per encoder pass.
 
     Returns:
@@ -52,13 +55,20 @@ def latent_diagnostics(model, x, batch_size=500):
         `(latent_dim,)` that sums to the mean KL, and the number of active
         units (`vaekit.evaluate.active_units`).
     """
+    x, y = x if isinstance(x, tuple) else (x, None)
+
+    def inputs(rows):
+        return x[rows] if y is None else [x[rows], y[rows].reshape(-1, 1)]
+
     if keras.distribution.distribution() is None:
-        z_mean, z_log_var = model.encoder.predict(x, batch_size=batch_size, verbose=0)
+        z_mean, z_log_var = model.encoder.predict(
+            inputs(slice(None)), batch_size=batch_size, verbose=0
+        )
     else:
         # Under --distribute, `predict` splits each batch over the devices (a
         # ragged one does not split); a plain call uses the replicated weights.
         parts = [
-            model.encoder(x[i : i + batch_size], training=False)
+            model.encoder(inputs(slice(i, i + batch_size)), training=False)
             for i in range(0, len(x), batch_size)
         ]
         z_mean, z_log_var = (
@@ -261,8 +271,9 @@ class TrainingSupervisor(keras.callbacks.Callback):
             )
             row["active_units"] = active
             row["unit_kl"] = [float(v) for v in unit_kl]
-            warning = self._collapse(epoch, unit_kl, active)
         self.rows.append(row)
+        if self.diagnostics is not None and len(self.diagnostics):
+            warning = self._collapse(epoch, unit_kl, active)
         if self.early_stopping and "val_loss" in logs:
             self._early_stopping(epoch, float(logs["val_loss"]))
         self.checkpoint(epoch + 1, 0)
@@ -282,12 +293,19 @@ class TrainingSupervisor(keras.callbacks.Callback):
 
     def _collapse(self, epoch, unit_kl, active):
         """The collapse warning of `epoch`, once per run (the checkpoint
-        keeps the flag), or None."""
-        if (
-            self.collapse_warned
-            or epoch + 1 <= max(1, self.warmup_epochs)
-            or not np.all(unit_kl < COLLAPSE_KL)
-        ):
+        keeps the flag), or None: every unit below `COLLAPSE_KL` in each of
+        the last `COLLAPSE_EPOCHS` epochs after the warm-up (a transient dip
+        early in training is not a collapse), or in the run's last epoch."""
+        first = max(1, self.warmup_epochs)  # epochs (1-based) up to it: too early
+        collapsed = 0
+        for row in reversed(self.rows):
+            kl = row.get("unit_kl")
+            if row["epoch"] <= first or kl is None or max(kl) >= COLLAPSE_KL:
+                break
+            collapsed += 1
+        if self.collapse_warned or not collapsed:
+            return None
+        if collapsed < COLLAPSE_EPOCHS and epoch + 1 < self.epochs:
             return None
         self.collapse_warned = True
         model = self.model

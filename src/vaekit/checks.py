@@ -18,6 +18,7 @@ __all__ = [
     "DECODER_STDS",
     "LIKELIHOODS",
     "LR_SCHEDULES",
+    "MISSING",
     "OPTIMIZERS",
     "SPLITS",
     "integer",
@@ -35,7 +36,9 @@ LR_SCHEDULES = ("constant", "cosine")
 BACKENDS = ("jax", "tensorflow", "torch")
 SPLITS = ("train", "test", "all")
 # Named settings of the Gaussian decoder's standard deviation (else a float).
-DECODER_STDS = ("learned",)
+DECODER_STDS = ("learned", "learned-per-feature")
+# What to do with a table's missing values.
+MISSING = ("error", "drop")
 ACTIVATIONS = (
     "relu",
     "tanh",

@@ -42,6 +42,9 @@ class Config:
 
     data: str = "mnist5k"
     label_column: str | None = None
+    columns: tuple[str, ...] | None = None
+    missing: str = "error"
+    conditional: bool = False
     binarize: str = "dynamic"
     validation_split: float = 0.02
     architecture: str = "mlp"
@@ -69,8 +72,10 @@ class Config:
     distribute: bool = False
 
     def __post_init__(self):
-        if isinstance(self.hidden_dims, (list, tuple)):
-            object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
+        for name in ("hidden_dims", "columns"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
         self.validate()
 
     def validate(self):
@@ -123,6 +128,22 @@ def _hidden_dims(value, name, config):
         checks.integer(size, name)
 
 
+def _columns(value, name, config):
+    if value is None:
+        return
+    if (
+        not isinstance(value, tuple)
+        or not value
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
+        raise checks.invalid(name, "a non-empty list of column names", value)
+
+
+def _flag(value, name, config):
+    if not isinstance(value, bool):
+        raise checks.invalid(name, "true or false", value)
+
+
 def _binarize(value, name, config):
     checks.one_of(value, name, checks.BINARIZE)
     if config.likelihood == "gaussian" and value != "none":
@@ -131,7 +152,9 @@ def _binarize(value, name, config):
 
 def _decoder_std(value, name, config):
     if value not in checks.DECODER_STDS and not (checks.is_number(value) and value > 0):
-        raise checks.invalid(name, "'learned' or a number > 0", value)
+        raise checks.invalid(
+            name, "'learned', 'learned-per-feature' or a number > 0", value
+        )
 
 
 def _free_bits(value, name, config):
@@ -184,6 +207,9 @@ _RULES = {
     "dropout": _number(0, 1, exclusive=("maximum",)),
     "validation_split": _number(0, 1, exclusive=("maximum",)),
     "decoder_std": _decoder_std,
+    "columns": _columns,
+    "missing": _choice(checks.MISSING),
+    "conditional": _flag,
 }
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
@@ -213,8 +239,9 @@ def from_dict(values, source="config"):
             f"{', '.join(FIELDS)}"
         )
     values = dict(values)
-    if "hidden_dims" in values and isinstance(values["hidden_dims"], list):
-        values["hidden_dims"] = tuple(values["hidden_dims"])
+    for key in ("hidden_dims", "columns"):
+        if key in values and isinstance(values[key], list):
+            values[key] = tuple(values[key])
     try:
         return Config(**values)
     except _InvalidSetting as exc:
@@ -255,7 +282,8 @@ def choose_backend(flag=None, file_backend=None, environment=None, file="config"
 
 def resolve(preset=None, file=None, overrides=None, backend=None, environment=None):
     """The Config of a run: the default preset, then `preset`, then `file`,
-    then `overrides`, each replacing the settings it names.
+    then `overrides`, each replacing the settings it names. A Gaussian
+    likelihood with no `binarize` from any layer gets `binarize = "none"`.
 
     Args:
         preset: A preset name (see `preset_names`), or None.
@@ -289,6 +317,11 @@ def resolve(preset=None, file=None, overrides=None, backend=None, environment=No
     for name, layer in layers:
         values.update(layer)
         source.update(dict.fromkeys(layer, name))
+    if values.get("likelihood") == "gaussian" and "binarize" not in values:
+        # Binarizing is for the Bernoulli likelihood: continuous data stays
+        # continuous unless a layer says otherwise.
+        values["binarize"] = "none"
+        source["binarize"] = source["likelihood"]
     chosen = choose_backend(backend, file_values.get("backend"), environment, file)
     if chosen is not None:
         values["backend"] = chosen

@@ -5,7 +5,8 @@ A dataset spec is a name (`mnist5k`, `digits`, `mnist`, `fashion_mnist`) or a
 path: `.npy`, `.npz`, `.csv`, a folder with the four IDX files of an
 MNIST-like set, or a folder of PNG/JPEG images (one sub-folder per class, or
 flat; see `vaekit.readers`). Images have the shape `(H, W, C)`; tabular rows
-`(D,)`.
+`(D,)`. A CSV table may hold text columns: they come as category indices,
+and the `Dataset` keeps the column names and categories (`is_table`).
 """
 
 import dataclasses
@@ -46,6 +47,16 @@ class Dataset:
         y_train: `(n,)` labels or None.
         x_test: The set's own test split, or None.
         y_test: Its labels, or None.
+        columns: For a CSV table: the names of the feature columns, else
+            None.
+        categories: For a CSV table: `{name: categories}` of its text
+            (categorical) columns, whose values are category indices; `{}`
+            if all are numeric. Else None.
+        label_names: The class names of text labels (the labels are their
+            indices), else None.
+        rows: For a CSV table: each example's place (0-based) among the
+            file's data rows, which differs from its index when rows with
+            missing values were dropped. Else None.
     """
 
     name: str
@@ -53,6 +64,10 @@ class Dataset:
     y_train: np.ndarray | None = None
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    columns: tuple | None = None
+    categories: dict | None = None
+    label_names: tuple | None = None
+    rows: np.ndarray | None = None
 
     @property
     def shape(self):
@@ -62,6 +77,11 @@ class Dataset:
     @property
     def is_image(self):
         return len(self.shape) == 3
+
+    @property
+    def is_table(self):
+        """True for a CSV table (with column names)."""
+        return self.columns is not None
 
     def split(self, which):
         """Returns `(x, y)` of `which` in `train`, `test`, `all`."""
@@ -219,7 +239,8 @@ def _labels(part, n):
 
 def _dataset(name, parts):
     """A `Dataset` of the raw parts a reader returns (see `vaekit.readers`):
-    scaled, checked, labels matched to examples."""
+    scaled, checked, labels matched to examples; a table's column names,
+    categories and class names passed on."""
 
     def examples(key):
         x, source = parts[key]
@@ -238,6 +259,10 @@ def _dataset(name, parts):
         _labels(parts.get("y_train"), len(x_train)),
         x_test,
         None if x_test is None else _labels(parts.get("y_test"), len(x_test)),
+        *(
+            parts[key][0] if key in parts else None
+            for key in ("columns", "categories", "label_names", "rows")
+        ),
     )
 
 
@@ -281,18 +306,29 @@ def load_keras_dataset(name):
     return _dataset(name, {key: (value, name) for key, value in parts.items()})
 
 
-def load(spec, label_column=None):
+def load(spec, label_column=None, columns=None, missing="error", schema=None):
     """Loads a dataset from its spec (see the module docstring).
 
     Args:
         spec: A name or a path.
         label_column: For a CSV file: the header name or 0-based index of a
             column of labels.
+        columns: For a CSV file: the names of the feature columns, in order;
+            None for all but the label.
+        missing: For a CSV file: `"error"` or `"drop"` (the rows with
+            missing values); see `vaekit.readers.read_csv`.
+        schema: For a CSV file: the columns and categories a trained model
+            expects, or None; see `vaekit.readers.read_csv`.
 
     Raises:
-        VaekitError: if the spec names nothing loadable or the data is bad.
+        ValueError: for a bad `missing` or `schema`.
+        VaekitError: if the spec names nothing loadable or the data is bad,
+            or if `columns` or `schema` is given for something else than a
+            CSV file.
     """
     spec = os.fspath(spec)
+    if spec in EMBEDDED + DOWNLOADABLE and (columns is not None or schema is not None):
+        raise VaekitError(f"--columns applies to CSV tables; {spec} is not one")
     if spec == "mnist5k":
         return load_mnist5k()
     if spec == "digits":
@@ -304,4 +340,6 @@ def load(spec, label_column=None):
             f"data {spec!r} is neither a known name ({', '.join(EMBEDDED + DOWNLOADABLE)}) "
             "nor an existing file or folder"
         )
-    return _dataset(spec, readers.read_path(spec, label_column))
+    return _dataset(
+        spec, readers.read_path(spec, label_column, columns, missing, schema)
+    )

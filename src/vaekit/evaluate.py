@@ -53,6 +53,7 @@ def evaluate(
     seed=0,
     max_memory=DEFAULT_MAX_MEMORY,
     progress=None,
+    condition=None,
 ):
     """Evaluates `model` on the data `x`.
 
@@ -64,7 +65,7 @@ def evaluate(
     over the data of `per_example`'s values.
 
     Args:
-        model, x, iw_samples, seed, max_memory, progress: As for
+        model, x, iw_samples, seed, max_memory, progress, condition: As for
             `per_example`.
 
     Returns:
@@ -76,7 +77,7 @@ def evaluate(
         ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
             empty or not of the model's input shape.
     """
-    values = per_example(model, x, iw_samples, seed, max_memory, progress)
+    values = per_example(model, x, iw_samples, seed, max_memory, progress, condition)
     log_px, elbo, kl = values["log_likelihood"], values["elbo"], values["kl"]
     n = len(log_px)
     z_means = values["z_mean"]
@@ -118,6 +119,7 @@ def per_example(
     seed=0,
     max_memory=DEFAULT_MAX_MEMORY,
     progress=None,
+    condition=None,
 ):
     """The values `evaluate` averages, one per example of `x`.
 
@@ -129,6 +131,8 @@ def per_example(
         seed: Seed of the importance samples.
         max_memory: Byte budget of one chunk of work.
         progress: Optional callable `progress(done, total)`.
+        condition: The labels of `x`, for a conditional model (each example
+            is evaluated under its own label).
 
     Returns:
         A dict of float64 numpy arrays in the order of `x`: `elbo`,
@@ -150,6 +154,13 @@ def per_example(
             f"Expected data of shape (n >= 1, *{tuple(model.data_shape)}), the "
             f"model's input. Received: x.shape={x.shape}"
         )
+    if model.conditional:
+        if condition is None:
+            raise ValueError(
+                "A conditional VAE is evaluated under each example's label: pass "
+                "condition=y"
+            )
+        condition = np.asarray(condition, dtype="float32").reshape(n, -1)
     batch, k_chunk = plan_chunks(model, n, iw_samples, max_memory)
     log_weights = _log_weights_function(model, seed)
     log_px = np.empty(n)
@@ -158,7 +169,10 @@ def per_example(
     z_means = np.empty((n, model.latent_dim))
     for start in range(0, n, batch):
         xb = keras.ops.convert_to_tensor(x[start : start + batch])
-        z_mean, q_log_var = model.posterior(xb)
+        yb = None
+        if model.conditional:
+            yb = keras.ops.convert_to_tensor(condition[start : start + batch])
+        z_mean, q_log_var = model.posterior(xb, condition=yb)
         stop = start + len(z_mean)
         z_means[start:stop] = keras.ops.convert_to_numpy(z_mean)
         kl[start:stop] = keras.ops.convert_to_numpy(gaussian_kl(z_mean, q_log_var))
@@ -168,7 +182,7 @@ def per_example(
         done = 0
         while done < iw_samples:
             k = min(k_chunk, iw_samples - done)
-            log_w = log_weights(xb, k).astype(np.float64)
+            log_w = log_weights(xb, k, yb).astype(np.float64)
             # Streaming logsumexp over chunks of importance samples.
             chunk_max = log_w.max(axis=0)
             new_max = np.maximum(running_max, chunk_max)
@@ -186,7 +200,8 @@ def per_example(
 
 
 def _log_weights_function(model, seed):
-    """Returns `f(x, k) -> numpy (k, batch)` of log importance weights.
+    """Returns `f(x, k, y) -> numpy (k, batch)` of log importance weights
+    (`y`: the labels of a conditional model, else None).
 
     On JAX the model's `log_importance_weights` is compiled once per shape
     with `jax.jit` over its variables, which fuses the elementwise work
@@ -198,9 +213,9 @@ def _log_weights_function(model, seed):
     if keras.backend.backend() != "jax":
         seed_gen = keras.random.SeedGenerator(seed)
 
-        def eager(x, k):
+        def eager(x, k, y=None):
             return keras.ops.convert_to_numpy(
-                model.log_importance_weights(x, k, seed=seed_gen)
+                model.log_importance_weights(x, k, seed=seed_gen, condition=y)
             )
 
         return eager
@@ -211,17 +226,17 @@ def _log_weights_function(model, seed):
     variables = list(model.trainable_variables) + list(model.non_trainable_variables)
     values = [v.value for v in variables]
 
-    def stateless(values, x, key, k):
+    def stateless(values, x, key, k, y):
         with keras.StatelessScope(
             state_mapping=list(zip(variables, values, strict=True))
         ):
-            return model.log_importance_weights(x, k, seed=key)
+            return model.log_importance_weights(x, k, seed=key, condition=y)
 
     compiled = jax.jit(stateless, static_argnums=3)
     counter = iter(range(1, 2**31))
 
-    def run(x, k):
+    def run(x, k, y=None):
         key = jnp.array([seed, next(counter)], dtype="uint32")
-        return np.asarray(compiled(values, x, key, k))
+        return np.asarray(compiled(values, x, key, k, y))
 
     return run

@@ -76,8 +76,8 @@ def write_bytes(path, data):
 
 
 def write_csv(path, header, rows):
-    """Writes a table of numbers as CSV: the `header` line, then one line per
-    row, each value with 7 significant digits (all of a float32).
+    """Writes a table as CSV: the `header` line, then one line per row, each
+    number with 7 significant digits (all of a float32), strings as they are.
 
     Args:
         path: The file to write.
@@ -87,7 +87,10 @@ def write_csv(path, header, rows):
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows([f"{value:.7g}" for value in row] for row in rows)
+        writer.writerows(
+            [value if isinstance(value, str) else f"{value:.7g}" for value in row]
+            for row in rows
+        )
 
 
 def write_json(path, obj):

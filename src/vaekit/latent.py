@@ -50,20 +50,22 @@ def grid_values(grid=15):
     )
 
 
-def latent_activity(model, x=None, grid=15):
+def latent_activity(model, x=None, grid=15, condition=None):
     """How much each latent unit is used, for ranking traversal rows.
 
     With data, the variance over `x` of each unit's `z_mean`: Burda et al.'s
     activity statistic (a unit is active above 0.01). Without data, the
     decoder's sensitivity: the mean variance of the decoded output as the
-    unit alone moves along the traversal values, the others at 0.
+    unit alone moves along the traversal values, the others at 0. A
+    conditional model encodes `x` with its labels `condition` (without
+    them, the decoder's sensitivity ranks the units).
 
     Returns:
         A float array of shape `(latent_dim,)`.
     """
-    if x is not None:
+    if x is not None and (condition is not None or not model.conditional):
         x = fit_to_shape(x, model.data_shape)
-        z_mean, _ = model.encode(x)
+        z_mean, _ = model.encode(x, condition=condition)
         return np.asarray(z_mean, dtype=np.float64).var(axis=0)
     values = grid_values(grid)
     codes = np.zeros((model.latent_dim, len(values), model.latent_dim), np.float32)
@@ -74,7 +76,7 @@ def latent_activity(model, x=None, grid=15):
     return decoded.var(axis=1).mean(axis=1).astype(np.float64)
 
 
-def manifold_layout(model, grid=15, x=None, rows=None):
+def manifold_layout(model, grid=15, x=None, rows=None, condition=None):
     """The latent codes that `manifold` decodes.
 
     Returns:
@@ -98,7 +100,7 @@ def manifold_layout(model, grid=15, x=None, rows=None):
     if rows is None:
         rows = min(dims, MAX_TRAVERSAL_ROWS)
     rows = min(checks.integer(rows, "rows"), dims)
-    activity = latent_activity(model, x, grid)
+    activity = latent_activity(model, x, grid, condition)
     units = tuple(int(u) for u in np.argsort(-activity, kind="stable")[:rows])
     z = np.zeros((len(units), len(values), dims), np.float32)
     for row, unit in enumerate(units):

@@ -1,13 +1,16 @@
-"""Keras layers of vaekit."""
+"""Keras layers of vaekit: `Sampling` (the reparameterization trick) and
+`DataTransform` (standardisation and one-hot columns inside the model)."""
 
+import math
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 from vaekit import checks
 
-__all__ = ["Sampling"]
+__all__ = ["DataTransform", "Sampling"]
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -72,4 +75,205 @@ class Sampling(keras.layers.Layer):
     def get_config(self):
         base_config = super().get_config()
         config = {"epsilon_std": self.epsilon_std, "seed": self.seed}
+        return {**base_config, **config}
+
+
+@keras.saving.register_keras_serializable(package="vaekit")
+class DataTransform(keras.layers.Layer):
+    """Maps data in its own units to the space a Gaussian VAE models, and
+    back: each numeric feature standardised, each categorical column
+    one-hot.
+
+    The numeric features are those along the last axis (a table's numeric
+    columns; an image's channels), as `keras.layers.Normalization(axis=-1)`
+    standardises them: `(x - mean) / scale`, where `adapt` sets `mean` and
+    `scale` (the standard deviation) from the training data. A constant
+    feature (standard deviation 0, or below `1e-7` of its magnitude, float32's
+    rounding) gets
+    scale 1, so nothing is divided by zero. Categorical columns (tables
+    only) hold category indices `0..n-1` and become one-hot vectors (an index
+    outside `0..n-1` becomes a vector of zeros, which `log_likelihood`
+    cannot score: `vaekit.readers.read_csv` refuses unknown categories). The
+    model's space is `[standardised numeric columns, one-hot blocks]`.
+
+    The decoder's output has the shape of the model's space (`model_shape`):
+    Gaussian means of the standardised numeric features, then one block of
+    logits per categorical column. `log_likelihood` is the log-density of
+    the data **in its own units**: the Gaussian's in the model's space plus
+    the transform's log-Jacobian, `-sum(log scale)` (per position of an
+    image), plus each categorical column's log-probability; so numbers stay
+    comparable across scalings. `inverse` maps decoder outputs back to the
+    data's units (numeric means, and each categorical column's most probable
+    category).
+
+    Args:
+        data_shape: Shape of one example in the data's units: `(D,)` for a
+            table, `(H, W, C)` for images.
+        categorical: For tables: `[[column, n_categories], ...]`, the
+            categorical columns and their number of categories (at least 2).
+        column_names: Optional names of the `D` columns (kept for writing
+            CSV files in the data's terms).
+        category_names: Optional `[[name, ...], ...]`: the category strings
+            of each categorical column, in the order of `categorical`.
+
+    Call arguments:
+        inputs: Tensor of shape `(batch, *data_shape)`.
+
+    Returns:
+        Tensor of shape `(batch, *model_shape)`.
+
+    Example:
+
+    >>> transform = DataTransform((2,), categorical=[[1, 3]])
+    >>> transform.adapt(np.array([[1.0, 0.0], [3.0, 2.0]]))
+    >>> transform.model_shape
+    (4,)
+    """
+
+    def __init__(
+        self,
+        data_shape,
+        categorical=(),
+        column_names=None,
+        category_names=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.data_shape = tuple(int(s) for s in data_shape)
+        if len(self.data_shape) not in (1, 3):
+            raise checks.invalid("data_shape", "(D,) or (H, W, C)", data_shape)
+        self.categorical = [[int(c), int(n)] for c, n in categorical]
+        width = self.data_shape[-1]
+        columns = [c for c, _ in self.categorical]
+        if self.categorical and len(self.data_shape) != 1:
+            raise checks.invalid("categorical", "empty for images", categorical)
+        if len(set(columns)) != len(columns) or any(
+            not 0 <= c < width or n < 2 for c, n in self.categorical
+        ):
+            raise checks.invalid(
+                "categorical",
+                f"distinct columns in 0..{width - 1}, each with >= 2 categories",
+                categorical,
+            )
+        self.column_names = None if column_names is None else list(column_names)
+        self.category_names = (
+            None if category_names is None else [list(c) for c in category_names]
+        )
+        self.numeric = [c for c in range(width) if c not in set(columns)]
+        self.numeric_shape = (*self.data_shape[:-1], len(self.numeric))
+        one_hot = sum(n for _, n in self.categorical)
+        self.model_shape = (*self.data_shape[:-1], len(self.numeric) + one_hot)
+        # Positions per feature: the log-Jacobian counts each pixel of an image.
+        self._positions = math.prod(self.data_shape[:-1])
+        self.mean = self.add_weight(
+            shape=(len(self.numeric),),
+            initializer="zeros",
+            trainable=False,
+            name="mean",
+        )
+        self.scale = self.add_weight(
+            shape=(len(self.numeric),),
+            initializer="ones",
+            trainable=False,
+            name="scale",
+        )
+        # Column order of `inverse`'s output: numeric first, then categorical.
+        order = self.numeric + columns
+        self._inverse_order = [order.index(c) for c in range(width)]
+        self.built = True
+
+    def adapt(self, data):
+        """Sets `mean` and `scale` from `data` (numpy, `(n, *data_shape)`):
+        the mean and standard deviation of each numeric feature."""
+        data = np.asarray(data, dtype=np.float64)
+        if tuple(data.shape[1:]) != self.data_shape or len(data) == 0:
+            raise ValueError(
+                f"Expected data of shape (n >= 1, *{self.data_shape}). Received: "
+                f"shape={data.shape}"
+            )
+        if not self.numeric:
+            return
+        values = data[..., self.numeric].reshape(-1, len(self.numeric))
+        mean = values.mean(axis=0)
+        std = values.std(axis=0)
+        # Constant: no spread beyond float32's rounding of the values.
+        constant = (std == 0) | (std <= 1e-7 * np.abs(mean))
+        self.mean.assign(mean.astype("float32"))
+        self.scale.assign(np.where(constant, 1.0, std).astype("float32"))
+
+    def _numeric(self, x):
+        """The numeric features of `x`, standardised."""
+        if self.categorical:
+            x = ops.take(x, np.asarray(self.numeric, dtype="int32"), axis=-1)
+        return (x - self.mean) / self.scale
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        parts = [self._numeric(x)] if self.numeric else []
+        for column, n in self.categorical:
+            index = ops.cast(ops.round(x[:, column]), "int32")
+            parts.append(ops.one_hot(index, n, dtype=x.dtype))
+        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+    def log_jacobian(self):
+        """`log |d standardise / dx|` of one example: `-sum(log scale)` per
+        position."""
+        return -self._positions * ops.sum(ops.log(self.scale))
+
+    def log_likelihood(self, x, params, log_var):
+        """Log-density of data `x` (its own units), per example, given the
+        decoder's `params` and the Gaussian log-variance `log_var` (in the
+        standardised units; broadcast against the numeric features)."""
+        from vaekit.losses import gaussian_log_likelihood
+
+        x = ops.cast(x, params.dtype)
+        k = len(self.numeric)
+        result = self.log_jacobian()
+        if k:
+            result = result + gaussian_log_likelihood(
+                self._numeric(x),
+                params[..., :k] if self.categorical else params,
+                log_var,
+            )
+        start = k
+        for column, n in self.categorical:
+            logits = params[:, start : start + n]
+            index = ops.cast(ops.round(x[:, column]), "int32")
+            picked = ops.sum(
+                ops.one_hot(index, n, dtype=params.dtype)
+                * ops.log_softmax(logits, axis=-1),
+                axis=-1,
+            )
+            result = result + picked
+            start += n
+        return result
+
+    def inverse(self, params):
+        """The decoder's `params` in the data's units: numeric means
+        de-standardised, each categorical column's most probable category
+        index."""
+        k = len(self.numeric)
+        numeric = params[..., :k] if self.categorical else params
+        parts = [numeric * self.scale + self.mean] if k else []
+        start = k
+        for _, n in self.categorical:
+            best = ops.argmax(params[:, start : start + n], axis=-1)
+            parts.append(ops.expand_dims(ops.cast(best, params.dtype), -1))
+            start += n
+        if len(parts) == 1:
+            return parts[0]
+        order = np.asarray(self._inverse_order, dtype="int32")
+        return ops.take(ops.concatenate(parts, axis=-1), order, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.model_shape)
+
+    def get_config(self):
+        base_config = super().get_config()
+        config = {
+            "data_shape": list(self.data_shape),
+            "categorical": self.categorical,
+            "column_names": self.column_names,
+            "category_names": self.category_names,
+        }
         return {**base_config, **config}

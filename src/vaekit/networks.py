@@ -37,6 +37,25 @@ def _check_arguments(shape, hidden_dims, latent_dim, architecture, dropout):
     return shape, hidden_dims
 
 
+def _named(layer, name):
+    """`layer`, checked to be named `name`: the VAE finds its transforms by
+    name."""
+    if layer.name != name:
+        raise ValueError(
+            f"Expected a DataTransform named {name!r}. Received: name={layer.name!r}"
+        )
+    return layer
+
+
+def _conditioned(first, h, condition):
+    """`([first, y], concat(h, c), c)`: the condition input `y` of shape
+    `condition.data_shape`, transformed (`c`) and joined to the features."""
+    y = keras.Input(shape=condition.data_shape, name="condition")
+    c = _named(condition, "condition_transform")(y)
+    joined = keras.layers.Concatenate(name="join_condition")([h, c])
+    return [first, y], joined, c
+
+
 def _initializers(seed):
     """Returns a function giving a fresh Glorot-uniform initializer, seeded
     `seed, seed + 1, ...` when `seed` is given."""
@@ -90,8 +109,11 @@ def build_encoder(
     name="encoder",
     seed=None,
     dropout=0.0,
+    transform=None,
+    condition=None,
 ):
-    """Builds the inference network ``x -> [z_mean, z_log_var]``.
+    """Builds the inference network ``x -> [z_mean, z_log_var]``, or
+    ``[x, y] -> [z_mean, z_log_var]`` with a `condition`.
 
     As in the tutorial, two linear `Dense(latent_dim)` heads sit on the last
     hidden layer; the second predicts the log-variance (not the standard
@@ -111,6 +133,13 @@ def build_encoder(
             the same seed builds the same weights in any process.
         dropout: Rate of a `Dropout` layer after each hidden MLP layer (a
             regularizer for small data sets; 0: none).
+        transform: Optional adapted `vaekit.layers.DataTransform` of
+            `input_shape`, applied first (named `transform`): the encoder
+            then takes data in its own units.
+        condition: Optional adapted `DataTransform` of the condition `y`
+            (class labels as one categorical column, or numeric columns),
+            applied to a second input `condition` and concatenated to the
+            features before the dense layers: q(z|x, y).
 
     Returns:
         A functional `keras.Model` with outputs `[z_mean, z_log_var]`, each
@@ -125,10 +154,14 @@ def build_encoder(
     init = _initializers(seed)
     inputs = keras.Input(shape=input_shape, name="x")
     h = inputs
+    if transform is not None:
+        h = _named(transform, "transform")(h)
     if architecture == "conv":
         h = _convolutions(h, keras.layers.Conv2D, "conv", hidden_dims, activation, init)
     if len(h.shape) > 2:
         h = keras.layers.Flatten(name="flatten")(h)
+    if condition is not None:
+        inputs, h, _ = _conditioned(inputs, h, condition)
     if architecture == "mlp":
         h = _mlp(h, hidden_dims, activation, init, dropout, seed)
     z_mean = keras.layers.Dense(latent_dim, name="z_mean", kernel_initializer=init())(h)
@@ -147,8 +180,10 @@ def build_decoder(
     name="decoder",
     seed=None,
     dropout=0.0,
+    condition=None,
 ):
-    """Builds the generative network ``z -> parameters of p(x|z)``.
+    """Builds the generative network ``z -> parameters of p(x|z)``, or
+    ``[z, y] -> parameters of p(x|z, y)`` with a `condition`.
 
     The decoder maps a latent code alone to the data space, so it generates
     from the prior as well as it reconstructs. Its output is unconstrained:
@@ -167,10 +202,13 @@ def build_decoder(
         name: Name of the model.
         seed: Optional integer seed of the kernel initializers.
         dropout: Rate of a `Dropout` layer after each hidden MLP layer.
+        condition: Optional adapted `DataTransform` of the condition, as for
+            `build_encoder` (its own copy): `[z, y]` are concatenated, and
+            for an MLP `y` joins the last hidden layer's output too.
 
     Returns:
-        A functional `keras.Model` from `(batch, latent_dim)` to
-        `(batch, *output_shape)`.
+        A functional `keras.Model` from `(batch, latent_dim)` (and the
+        condition) to `(batch, *output_shape)`.
 
     Raises:
         ValueError: if an argument is invalid.
@@ -180,6 +218,9 @@ def build_decoder(
     )
     init = _initializers(seed)
     z = keras.Input(shape=(latent_dim,), name="z")
+    inputs, h, c = z, z, None
+    if condition is not None:
+        inputs, h, c = _conditioned(z, z, condition)
     reverse = tuple(reversed(hidden_dims))
     if architecture == "conv":
         factor = 2 ** len(hidden_dims)
@@ -189,13 +230,13 @@ def build_decoder(
             activation=activation,
             name="project",
             kernel_initializer=init(),
-        )(z)
+        )(h)
         h = keras.layers.Reshape(start, name="unflatten")(h)
         h = _convolutions(
             h, keras.layers.Conv2DTranspose, "deconv", reverse, activation, init
         )
         return keras.Model(
-            z,
+            inputs,
             keras.layers.Conv2D(
                 output_shape[-1],
                 3,
@@ -205,10 +246,14 @@ def build_decoder(
             )(h),
             name=name,
         )
-    h = _mlp(z, reverse, activation, init, dropout, seed)
+    h = _mlp(h, reverse, activation, init, dropout, seed)
+    if c is not None and reverse:
+        # The condition reaches the output layer too: a direct path for what
+        # the label says about x, so that p(x|z, y) uses y.
+        h = keras.layers.Concatenate(name="join_condition_output")([h, c])
     params = keras.layers.Dense(
         math.prod(output_shape), name="x_params", kernel_initializer=init()
     )(h)
     if len(output_shape) > 1:
         params = keras.layers.Reshape(output_shape, name="unflatten")(params)
-    return keras.Model(z, params, name=name)
+    return keras.Model(inputs, params, name=name)

@@ -128,6 +128,10 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
         x = fit_to_shape(x, model.data_shape)
         if y is not None and len(y) != len(x):
             y = None
+        # A conditional model encodes only labelled data.
+        has_data = y is not None or not model.conditional
+    labels = y if model.conditional and has_data else None
+    if has_data:
         projection = (
             "its two units"
             if model.latent_dim <= 2
@@ -140,7 +144,7 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
             f"z_mean of each of the {len(x)} held-out examples, drawn on {projection}"
             + (", coloured by label." if y is not None else "."),
         )
-    layout = manifold_layout(model, grid, x if has_data else None)
+    layout = manifold_layout(model, grid, x if has_data else None, condition=labels)
     title, caption = _manifold_caption(model, layout, grid, has_data)
     save("manifold.png", manifold(model, layout=layout), title, caption)
     save(
@@ -159,7 +163,7 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
         )
         save(
             "reconstructions.png",
-            reconstruction_grid(model, x, n),
+            reconstruction_grid(model, x, n, condition=labels),
             "Reconstructions",
             f"{n} held-out examples{where}, the mean of p(x|z) at z = z_mean.",
         )
@@ -171,7 +175,13 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
 
         save(
             "interpolation.png",
-            interpolation(model, x[i], x[j], _INTERPOLATION_STEPS),
+            interpolation(
+                model,
+                x[i],
+                x[j],
+                _INTERPOLATION_STEPS,
+                condition=None if labels is None else labels[[i, j]],
+            ),
             "Interpolation",
             f"Held-out example {name(i)}, then {_INTERPOLATION_STEPS} decoded codes on "
             f"the straight line from its z_mean to that of example {name(j)}, then "

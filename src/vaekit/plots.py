@@ -92,8 +92,10 @@ def vector_heatmaps(
 # -- samples and reconstructions ---------------------------------------------
 
 
-def sample_grid(model, n=64, seed=0, temperature=1.0, ncols=None):
-    """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes them.
+def sample_grid(model, n=64, seed=0, temperature=1.0, ncols=None, condition=None):
+    """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes them
+    (a conditional model: under `condition`, one label for all or one per
+    sample; default: the classes in turn, see `VAE.default_condition`).
 
     Returns:
         For image data, a `uint8` grid of the `n` decoded means (`ncols` per
@@ -106,7 +108,7 @@ def sample_grid(model, n=64, seed=0, temperature=1.0, ncols=None):
     """
     n = checks.integer(n, "n")
     temperature = checks.number(temperature, "temperature", minimum=0)
-    samples = model.sample(n, seed=seed, temperature=temperature)
+    samples = model.sample(n, seed=seed, temperature=temperature, condition=condition)
     if not is_image_shape(model.data_shape):
         return vector_heatmaps(
             [("decoded samples", samples, "sample")],
@@ -115,7 +117,7 @@ def sample_grid(model, n=64, seed=0, temperature=1.0, ncols=None):
     return image_grid(samples, ncols)
 
 
-def reconstruction_grid(model, x, n=16, pairs_per_row=None):
+def reconstruction_grid(model, x, n=16, pairs_per_row=None, condition=None):
     """Originals beside their reconstructions, the mean of p(x|z) at
     `z = z_mean` (no sampling noise).
 
@@ -127,6 +129,7 @@ def reconstruction_grid(model, x, n=16, pairs_per_row=None):
         x: Examples, `(m, *model.data_shape)`; the first `min(n, m)` are drawn.
         n: Number of examples.
         pairs_per_row: Pairs per row of the grid (default `ceil(sqrt(n))`).
+        condition: The labels of `x`, for a conditional model.
 
     Returns:
         A `uint8` image for image data; a figure of two heatmaps for vectors.
@@ -137,7 +140,11 @@ def reconstruction_grid(model, x, n=16, pairs_per_row=None):
     """
     n = checks.integer(n, "n")
     x = fit_to_shape(x, model.data_shape)[:n]
-    recon = np.asarray(model.reconstruct(x), dtype=np.float32).reshape(x.shape)
+    if condition is not None:
+        condition = np.asarray(condition)[:n]
+    recon = np.asarray(
+        model.reconstruct(x, condition=condition), dtype=np.float32
+    ).reshape(x.shape)
     value_range = display_range(x, recon)
     if not is_image_shape(model.data_shape):
         return vector_heatmaps(
@@ -224,7 +231,7 @@ def _legend(ax, plt, points, y, size):
     )
 
 
-def latent_scatter(model, x, y=None, title=None):
+def latent_scatter(model, x, y=None, title=None, condition=None):
     """`z_mean` of each example as a point, coloured by label.
 
     Two latent units are drawn as they are; more are projected on the first
@@ -242,6 +249,8 @@ def latent_scatter(model, x, y=None, title=None):
         x: Examples, `(n, *model.data_shape)`.
         y: Optional labels, `(n,)`.
         title: Figure title (default: says what is drawn).
+        condition: The labels a conditional model encodes `x` with
+            (default: `y`).
 
     Returns:
         A matplotlib figure.
@@ -251,7 +260,9 @@ def latent_scatter(model, x, y=None, title=None):
     """
     plt = _pyplot()
     x = fit_to_shape(x, model.data_shape)
-    z_mean = np.asarray(model.encode(x)[0], dtype=np.float64)
+    if condition is None and model.conditional:
+        condition = y
+    z_mean = np.asarray(model.encode(x, condition=condition)[0], dtype=np.float64)
     n = len(z_mean)
     if y is not None:
         y = np.asarray(y).reshape(-1)
@@ -282,7 +293,7 @@ def latent_scatter(model, x, y=None, title=None):
     return fig
 
 
-def manifold(model, grid=15, x=None, rows=None, layout=None):
+def manifold(model, grid=15, x=None, rows=None, layout=None, condition=None):
     """Decodes the latent manifold into one picture.
 
     For a 2-D latent space, a `grid x grid` array of decoded means over a
@@ -299,6 +310,8 @@ def manifold(model, grid=15, x=None, rows=None, layout=None):
         rows: Traversal rows (default: all units, at most 10).
         layout: A `vaekit.latent.manifold_layout` result to decode
             (default: computed).
+        condition: For a conditional model, the one label every tile is
+            decoded with (default: the first class, or the mean condition).
 
     Returns:
         A `uint8` image for image data; for vectors (always a traversal),
@@ -307,7 +320,16 @@ def manifold(model, grid=15, x=None, rows=None, layout=None):
     layout = layout or manifold_layout(model, grid, x, rows)
     z = layout["z"]
     n_rows, n_cols, dims = z.shape
-    decoded = np.asarray(model.decode(z.reshape(-1, dims)), dtype=np.float32)
+    labels = None
+    if model.conditional:
+        if condition is None:
+            condition = model.default_condition(1)
+        labels = np.repeat(
+            np.asarray(condition, np.float32).reshape(1, -1), n_rows * n_cols, axis=0
+        )
+    decoded = np.asarray(
+        model.decode(z.reshape(-1, dims), condition=labels), dtype=np.float32
+    )
     if is_image_shape(model.data_shape):
         return image_grid(decoded, n_cols)
     decoded = decoded.reshape(n_rows, n_cols, -1)
@@ -322,7 +344,9 @@ def manifold(model, grid=15, x=None, rows=None, layout=None):
     )
 
 
-def interpolation(model, x_from, x_to, steps=10, method="linear"):
+def interpolation(
+    model, x_from, x_to, steps=10, method="linear", condition=None, path_condition=None
+):
     """Decodes the path between the encodings (`z_mean`) of two examples.
 
     For images, one row: the original `x_from`, the `steps` decoded codes
@@ -335,6 +359,10 @@ def interpolation(model, x_from, x_to, steps=10, method="linear"):
         x_to: Another.
         steps: Number of decoded codes, >= 2.
         method: `"linear"` or `"slerp"` (spherical).
+        condition: For a conditional model, `(y_from, y_to)`, the labels
+            the two examples are encoded with; the path is decoded with
+            `path_condition` (default: `y_from`).
+        path_condition: See `condition`.
 
     Returns:
         A `uint8` image for image data; for vectors, a heatmap figure.
@@ -345,9 +373,19 @@ def interpolation(model, x_from, x_to, steps=10, method="linear"):
     pair = fit_to_shape(
         np.stack([np.asarray(x_from), np.asarray(x_to)]), model.data_shape
     )
-    z_mean, _ = model.encode(pair)
+    path = None
+    if model.conditional:
+        if condition is None:
+            raise ValueError(
+                "A conditional model needs the labels (y_from, y_to) of the two "
+                "examples: pass condition"
+            )
+        condition = np.asarray(condition, np.float32).reshape(2, -1)
+        first = condition[:1] if path_condition is None else path_condition
+        path = np.repeat(np.asarray(first, np.float32).reshape(1, -1), steps, axis=0)
+    z_mean, _ = model.encode(pair, condition=condition)
     codes = interpolation_codes(z_mean[0], z_mean[1], steps, method)
-    decoded = np.asarray(model.decode(codes), dtype=np.float32).reshape(
+    decoded = np.asarray(model.decode(codes, condition=path), dtype=np.float32).reshape(
         (len(codes), *pair.shape[1:])
     )
     tiles = np.concatenate([pair[:1], decoded, pair[1:]])

@@ -293,12 +293,11 @@ def redraw_pictures(run):
     Raises:
         VaekitError: if the run's config, model or data cannot be read.
     """
-    from vaekit import data as data_lib
     from vaekit import train
     from vaekit.pictures import write_run_pictures
 
     config = runs.load_config(run)
     model = runs.load_model(run)
-    dataset = data_lib.load(config.data, config.label_column)
+    dataset = train.load_dataset(config)
     _, _, (x_eval, y_eval, _) = train.prepare(dataset, config)
     write_run_pictures(run, model, x_eval, y_eval)

@@ -31,6 +31,7 @@ def score(
     threshold=None,
     threshold_on="neg_log_likelihood",
     batch_size=256,
+    condition=None,
 ):
     """Anomaly scores of every example of `x` under `model`.
 
@@ -44,6 +45,8 @@ def score(
             above it are outliers.
         threshold_on: The score `threshold` applies to, one of `SCORES`.
         batch_size: Examples per decoder pass of the reconstruction.
+        condition: The labels of `x`, for a conditional model (each example
+            is scored under its own label).
 
     Returns:
         A dict of numpy arrays of shape `(n,)`, in the order of `x`:
@@ -55,8 +58,12 @@ def score(
           value in expectation that falls with `k`.
         - `reconstruction_error`: the mean over the features of
           `(x - x_hat)^2`, where `x_hat` is the mean of p(x|z) at
-          `z = z_mean` (what `VAE.reconstruct` returns), in the units of `x`
-          as given (images scaled to [0, 1]; binarized data as binarized).
+          `z = z_mean` (what `VAE.reconstruct` returns). For a model with a
+          `DataTransform` (Gaussian models) it is measured in the model's
+          space, so that every feature counts alike: each numeric feature
+          in units of its standard deviation, and each categorical column
+          as one-hot vectors (2 per wrong category); otherwise in the units
+          of `x` as given (binarized data as binarized).
         - `is_outlier` (bool), when `threshold` is given:
           `scores[threshold_on] > threshold`.
 
@@ -64,19 +71,29 @@ def score(
         ValueError: if an argument is invalid, or `x` is empty or not of the
             model's input shape.
     """
+    from keras.ops import convert_to_numpy
+
     checks.one_of(threshold_on, "threshold_on", SCORES)
     if threshold is not None:
         threshold = checks.number(threshold, "threshold")
     checks.integer(batch_size, "batch_size")
     x = np.asarray(x, dtype="float32")
-    values = per_example(model, x, iw_samples, seed, max_memory)
+    values = per_example(model, x, iw_samples, seed, max_memory, condition=condition)
     z_mean = values["z_mean"].astype("float32")
     error = np.empty(len(x))
-    flat = x.reshape(len(x), -1)
     for start in range(0, len(x), batch_size):
         stop = start + batch_size
-        x_hat = model.decode(z_mean[start:stop], batch_size=batch_size)
-        diff = flat[start:stop].astype(np.float64) - x_hat.reshape(len(x_hat), -1)
+        labels = None if condition is None else np.asarray(condition)[start:stop]
+        x_hat = model.decode(
+            z_mean[start:stop], batch_size=batch_size, condition=labels
+        )
+        x_true = x[start:stop]
+        if model.transform is not None:
+            x_true = convert_to_numpy(model.transform(x_true))
+            x_hat = convert_to_numpy(model.transform(x_hat))
+        diff = x_true.reshape(len(x_true), -1).astype(np.float64) - x_hat.reshape(
+            len(x_hat), -1
+        )
         error[start:stop] = (diff**2).mean(axis=1)
     scores = {
         "neg_elbo": -values["elbo"],

@@ -27,6 +27,7 @@ from vaekit.checkpoint import (
     load_checkpoint,
 )
 from vaekit.evaluate import evaluate
+from vaekit.layers import DataTransform
 from vaekit.models import VAE, build_decoder, build_encoder, load_model
 from vaekit.pictures import write_run_pictures
 from vaekit.score import score
@@ -37,6 +38,7 @@ __all__ = [
     "TrainingInterrupted",
     "build_model",
     "distribute",
+    "load_dataset",
     "make_optimizer",
     "prepare",
     "summarize",
@@ -47,14 +49,41 @@ EVAL_SEED = 0  # one fixed binarization and importance-sample draw for evaluatio
 TRAIN_SCORES_IW_SAMPLES = 100  # at most, for the stored training scores
 
 
+def load_dataset(config):
+    """The dataset of a config: `data`, with its `label_column`, `columns`
+    and `missing` rule (see `vaekit.data.load`)."""
+    return data_lib.load(
+        config.data,
+        config.label_column,
+        columns=config.columns,
+        missing=config.missing,
+    )
+
+
 def prepare(dataset, config):
     """Scales, checks, splits and (statically) binarizes a dataset for
-    training. Returns `(x_train, (x_val, y_val), (x_eval, y_eval, split))`
-    where the evaluation set is the set's own test split if it has one,
-    else the validation split."""
+    training. Returns `((x_train, y_train), (x_val, y_val), (x_eval, y_eval,
+    split))` where the evaluation set is the set's own test split if it has
+    one, else the validation split.
+
+    Raises:
+        VaekitError: if the data does not suit the likelihood, or a
+            conditional run has no labels.
+    """
     x, y = dataset.x_train, dataset.y_train
+    if config.conditional and y is None:
+        raise VaekitError(
+            f"--conditional needs labels: data {dataset.name!r} has none (for a CSV "
+            "file, name the column with --label-column)"
+        )
+    if getattr(dataset, "categories", None) and config.likelihood != "gaussian":
+        raise VaekitError(
+            f"{dataset.name}: text columns ({', '.join(dataset.categories)}) are "
+            "categorical and need --likelihood gaussian (Gaussian numeric columns "
+            "beside a categorical likelihood for each text column)"
+        )
     data_lib.check_for_likelihood(x, config.likelihood, dataset.name)
-    (x_train, _), (x_val, y_val) = data_lib.train_validation_split(
+    (x_train, y_train), (x_val, y_val) = data_lib.train_validation_split(
         x, y, config.validation_split, config.seed
     )
     if config.binarize == "static":
@@ -70,30 +99,114 @@ def prepare(dataset, config):
             x_eval = data_lib.binarize(x_eval, EVAL_SEED)
     else:
         x_eval, y_eval, split = x_val, y_val, "validation"
-    return x_train, (x_val, y_val), (x_eval, y_eval, split)
+    return (x_train, y_train), (x_val, y_val), (x_eval, y_eval, split)
 
 
-def build_model(config, data_shape, steps_per_epoch=1):
+def data_transform(dataset, x_train):
+    """The `DataTransform` of a Gaussian model of `dataset`, adapted to the
+    training split `x_train`: standardised numeric features, one-hot text
+    columns, the column names and categories kept for CSV output."""
+    columns = getattr(dataset, "columns", None)
+    categories = getattr(dataset, "categories", None) or {}
+    categorical, names = [], []
+    if columns is not None:
+        for index, column in enumerate(columns):
+            if column in categories:
+                categorical.append([index, len(categories[column])])
+                names.append(list(categories[column]))
+    transform = DataTransform(
+        dataset.shape,
+        categorical=categorical,
+        column_names=None if columns is None else list(columns),
+        category_names=names or None,
+        name="transform",
+    )
+    transform.adapt(x_train)
+    return transform
+
+
+def condition_transform(y_train, label_names=None):
+    """The `DataTransform` of a conditional model's labels: integer labels
+    >= 0 are classes `0..max` (one-hot), other numbers one standardised
+    numeric condition.
+
+    Raises:
+        VaekitError: for fewer than two classes.
+    """
+    y = np.asarray(y_train, dtype=np.float64).reshape(-1)
+    if np.all(y == np.round(y)) and y.min() >= 0:
+        classes = int(y.max()) + 1
+        if label_names is not None:
+            classes = max(classes, len(label_names))
+        if classes < 2:
+            raise VaekitError(
+                "--conditional needs at least two classes of labels; the training "
+                f"data has only label {int(y.max())}"
+            )
+        names = list(label_names) if label_names is not None else None
+        if names is None:
+            names = [str(i) for i in range(classes)]
+        transform = DataTransform(
+            (1,),
+            categorical=[[0, classes]],
+            category_names=[names],
+            name="condition_transform",
+        )
+    else:
+        transform = DataTransform((1,), name="condition_transform")
+    transform.adapt(y.reshape(-1, 1))
+    return transform
+
+
+def build_model(config, data_shape, steps_per_epoch=1, transform=None, condition=None):
     """The VAE a config describes, compiled, its optimizer built (so that
     every checkpoint, the first one too, holds the optimizer's state).
+
+    Args:
+        config: A `vaekit.config.Config`.
+        data_shape: The shape of one example.
+        steps_per_epoch: Training steps per epoch (for schedules).
+        transform: The adapted `DataTransform` of a Gaussian model (see
+            `data_transform`), or None.
+        condition: The adapted condition `DataTransform` of a conditional
+            model (see `condition_transform`), or None.
 
     Raises:
         VaekitError: if the networks cannot be built for `data_shape`.
     """
     networks = {}
-    for name, build, seed in (
-        ("encoder", build_encoder, config.seed),
-        ("decoder", build_decoder, config.seed + 1000),
+    output_shape = data_shape if transform is None else transform.model_shape
+    decoder_condition = None
+    if condition is not None:
+        # The decoder's own copy, with the same statistics.
+        decoder_condition = DataTransform.from_config(condition.get_config())
+        decoder_condition.set_weights(condition.get_weights())
+    for name, build, seed, shape, extra in (
+        (
+            "encoder",
+            build_encoder,
+            config.seed,
+            data_shape,
+            {"transform": transform, "condition": condition},
+        ),
+        (
+            "decoder",
+            build_decoder,
+            config.seed + 1000,
+            output_shape,
+            {"condition": decoder_condition},
+        ),
     ):
         try:
             networks[name] = build(
-                data_shape,
+                shape,
                 config.hidden_dims,
                 config.latent_dim,
                 activation=config.activation,
                 architecture=config.architecture,
                 seed=seed,
                 dropout=config.dropout,
+                **extra,
             )
         except ValueError as exc:
             raise VaekitError(
@@ -203,14 +316,15 @@ def _verbosity(verbose):
     return 0, True
 
 
-def _diagnostic_subset(x_train, config, pad_to=None, process=(0, 1)):
+def _diagnostic_subset(x_train, y_train, config, pad_to=None, process=(0, 1)):
     """The training examples of the per-epoch collapse diagnostics (see
     `TrainingSupervisor`): at most `DIAGNOSTIC_EXAMPLES`, the same ones every
     epoch and on resume, drawn from a numpy stream of their own (training's
     streams do not move), binarized once where training binarizes each
     epoch. With `--distribute` their number is a multiple of the devices
     (`pad_to`), so that every encoder batch splits evenly; with several
-    processes there are none (each process would feed the whole array)."""
+    processes there are none (each process would feed the whole array).
+    Returns `x`, or `(x, y)` for a conditional model (`y_train` not None)."""
     if process[1] > 1:
         return None
     rng = np.random.default_rng([config.seed, 1])
@@ -219,10 +333,11 @@ def _diagnostic_subset(x_train, config, pad_to=None, process=(0, 1)):
         n -= n % pad_to
     if n == 0:
         return None
-    x = x_train[np.sort(rng.choice(len(x_train), n, replace=False))]
+    rows = np.sort(rng.choice(len(x_train), n, replace=False))
+    x = x_train[rows]
     if config.binarize == "dynamic":
         x = data_lib.binarize(x, EVAL_SEED)
-    return x
+    return x if y_train is None else (x, y_train[rows])
 
 
 def _batch_size(requested, n):
@@ -287,8 +402,17 @@ def train(
         TrainingInterrupted: on SIGINT/SIGTERM.
     """
     if dataset is None:
-        dataset = data_lib.load(config.data, config.label_column)
-    x_train, (x_val, _), (x_eval, y_eval, eval_split) = prepare(dataset, config)
+        dataset = load_dataset(config)
+    (x_train, y_train), (x_val, y_val), (x_eval, y_eval, eval_split) = prepare(
+        dataset, config
+    )
+    transform = condition = None
+    if config.likelihood == "gaussian":
+        transform = data_transform(dataset, x_train)
+    if config.conditional:
+        condition = condition_transform(y_train, getattr(dataset, "label_names", None))
+    else:
+        y_train = y_val = None
     batch_size = _batch_size(config.batch_size, len(x_train))
     steps = math.ceil(len(x_train) / batch_size)
     pad_to, process, scratch = None, (0, 1), None
@@ -300,7 +424,7 @@ def train(
         raise VaekitError(
             "--coordinator, --num-processes, --process-id need --distribute"
         )
-    model = build_model(config, dataset.shape, steps)
+    model = build_model(config, dataset.shape, steps, transform, condition)
     meta, best_weights = {}, None
     if process[0]:
         # Not process 0: same steps, but the run folder is process 0's.
@@ -320,15 +444,17 @@ def train(
         seed=config.seed,
         pad_to=pad_to,
         process=process,
+        y=y_train,
     )
-    validation = (x_val,) if len(x_val) else None
-    if validation is not None and pad_to is not None:
+    validation = None
+    if len(x_val):
         validation = TrainingBatches(
             x_val,
             min(batch_size, len(x_val)),
             pad_to=pad_to,
             process=process,
             shuffle=False,
+            y=y_val,
         )
     fit_verbose, log = _verbosity(verbose if scratch is None else 0)
     with SignalGuard() as signals:
@@ -342,7 +468,7 @@ def train(
             best_weights=best_weights,
             signals=signals,
             log=log,
-            diagnostics=_diagnostic_subset(x_train, config, pad_to, process),
+            diagnostics=_diagnostic_subset(x_train, y_train, config, pad_to, process),
             warmup_epochs=config.kl_warmup_epochs,
             diagnostics_batch=(pad_to or 1) * max(1, 500 // (pad_to or 1)),
         )
@@ -384,7 +510,7 @@ def train(
                     return None, {}
                 model = load_model(runs.path(run, runs.MODEL))
             metrics = _finish(run, model, config, x_eval, y_eval, eval_split)
-            _write_train_scores(run, model, config, x_train)
+            _write_train_scores(run, model, config, x_train, y_train)
         except Stop as stop:
             raise TrainingInterrupted(stop.signum, run, config.epochs, 0) from None
     return run, metrics
@@ -408,7 +534,11 @@ def _finish(run, model, config, x_eval, y_eval, eval_split):
     metrics = {}
     if len(x_eval):
         metrics = evaluate(
-            model, x_eval, iw_samples=config.eval_iw_samples, seed=EVAL_SEED
+            model,
+            x_eval,
+            iw_samples=config.eval_iw_samples,
+            seed=EVAL_SEED,
+            condition=y_eval if model.conditional else None,
         )
         metrics.update(split=eval_split, binarize=config.binarize, data=config.data)
     files.write_json(runs.path(run, runs.METRICS), metrics)
@@ -417,14 +547,14 @@ def _finish(run, model, config, x_eval, y_eval, eval_split):
     return metrics
 
 
-def _write_train_scores(run, model, config, x_train):
+def _write_train_scores(run, model, config, x_train, y_train=None):
     """Stores the anomaly scores of the training split (see `vaekit.score`),
     binarized as `vaekit score` binarizes new data, so that a threshold can
     be set later without the training data."""
     if config.binarize == "dynamic":
         x_train = data_lib.binarize(x_train, EVAL_SEED)
     k = min(config.eval_iw_samples, TRAIN_SCORES_IW_SAMPLES)
-    scores = score(model, x_train, iw_samples=k, seed=EVAL_SEED)
+    scores = score(model, x_train, iw_samples=k, seed=EVAL_SEED, condition=y_train)
     files.save_npz(runs.path(run, runs.TRAIN_SCORES), iw_samples=k, **scores)
 
 

@@ -23,11 +23,16 @@ __all__ = [
     "add_inputs",
     "add_model",
     "add_split",
+    "add_label",
     "int_list",
+    "label_condition",
+    "model_and_data",
+    "name_list",
     "load_for_likelihood",
     "output_suffix",
     "use_backend",
     "wrote",
+    "write_examples",
 ]
 
 
@@ -76,6 +81,14 @@ def int_list(text):
     return values
 
 
+def name_list(text):
+    """An argparse type: comma-separated names, e.g. `age,income`."""
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one column name")
+    return values
+
+
 def add_backend(parser):
     parser.add_argument(
         "--backend",
@@ -100,6 +113,13 @@ def add_data(parser, required=True):
     )
     parser.add_argument(
         "--label-column", default=None, help="CSV column (name or index) holding labels"
+    )
+    parser.add_argument(
+        "--missing",
+        choices=checks.MISSING,
+        default=None,
+        help="a CSV row with a missing value (empty, NA, N/A, NaN, null): an error "
+        "naming it (default), or drop such rows",
     )
 
 
@@ -142,35 +162,116 @@ def add_binarize(parser):
     )
 
 
-def load_for_likelihood(args):
+def model_and_data(args, rows=False):
+    """`vaekit.inputs.load_model_and_data` of a command's `model`, `--data`,
+    `--label-column`, `--split` and `--missing`."""
+    from vaekit import inputs
+
+    return inputs.load_model_and_data(
+        args.model,
+        args.data,
+        args.label_column,
+        args.split,
+        missing=getattr(args, "missing", None) or "error",
+        rows=rows,
+    )
+
+
+def add_label(parser, what):
+    """`--label`: the class (name or index) or condition value of a
+    conditional model."""
+    parser.add_argument(
+        "--label",
+        default=None,
+        metavar="LABEL",
+        help=f"for a conditional model: the class (name or index) or condition "
+        f"value {what}",
+    )
+
+
+def label_condition(model, label):
+    """The condition value of `--label` for `model` (None stays None).
+
+    Raises:
+        VaekitError: if the model is not conditional or does not know it.
+    """
+    if label is None:
+        return None
+    if not model.conditional:
+        raise VaekitError(
+            "--label needs a conditional model (trained with --conditional)"
+        )
+    classes = model.class_names
+    if classes is not None:
+        if label in classes:
+            return float(classes.index(label))
+        if label.lstrip("-").isdigit() and 0 <= int(label) < len(classes):
+            return float(label)
+        raise VaekitError(
+            f"--label {label!r} is not a class of the model: use one of "
+            f"{', '.join(classes)} (or its index 0..{len(classes) - 1})"
+        )
+    try:
+        return float(label)
+    except ValueError:
+        raise VaekitError(
+            f"--label {label!r}: the model's condition is a number; give one"
+        ) from None
+
+
+def write_examples(path, model, x):
+    """Writes examples (in the data's units) to `path`: `.npy` as the array;
+    `.csv` with the model's column names and category strings for a table,
+    else one flattened example per row (`x_0`, `x_1`, ...)."""
+    import numpy as np
+
+    from vaekit import files
+
+    x = np.asarray(x, dtype=np.float32)
+    if path.lower().endswith(".npy"):
+        files.save_npy(path, x)
+        return
+    transform = model.transform
+    flat = x.reshape(len(x), -1)
+    if transform is None or transform.column_names is None:
+        header = [f"x_{i}" for i in range(flat.shape[1])]
+        files.write_csv(path, header, flat)
+        return
+    rows = [list(map(float, row)) for row in flat]
+    for (column, n), names in zip(
+        transform.categorical, transform.category_names or [], strict=False
+    ):
+        for row in rows:
+            row[column] = names[min(max(int(round(row[column])), 0), n - 1)]
+    files.write_csv(path, transform.column_names, rows)
+
+
+def load_for_likelihood(args, rows=False):
     """The model and data of a command with `add_inputs` and `add_binarize`
     options, the data checked for the model's likelihood and binarized as
     `--binarize` says (with `--seed`).
 
     Returns:
         `(model, x, y, split, binarize)`: see
-        `vaekit.inputs.load_model_and_data`; `binarize` is the rule applied.
+        `vaekit.inputs.load_model_and_data`; `binarize` is the rule applied;
+        with `rows`, also each example's row in the data (last).
 
     Raises:
         VaekitError: for a bad model, bad data or an unreadable run config.
         ValueError: for a bad `--max-memory`.
     """
-    from vaekit import inputs
-
     checks.number(args.max_memory, "--max-memory", minimum=0, exclusive=("minimum",))
     if args.binarize == "auto":
         binarize = runs.training_binarize(args.model)
     else:
         binarize = args.binarize
-    model, x, y, split = inputs.load_model_and_data(
-        args.model, args.data, args.label_column, args.split
-    )
+    model, x, y, split, *index = model_and_data(args, rows)
     from vaekit import data as data_lib
 
     data_lib.check_for_likelihood(x, model.likelihood, args.data)
     if binarize != "none":
         x = data_lib.binarize(x, args.seed)
-    return model, x, y, split, binarize
+    return (model, x, y, split, binarize, *index)
 
 
 def output_suffix(path, allowed):

@@ -23,12 +23,10 @@ def add_parser(subparsers):
 def cmd_encode(args):
     import numpy as np
 
-    from vaekit import files, inputs
+    from vaekit import files
 
     suffix = commands.output_suffix(args.output, (".npy", ".csv"))
-    model, x, _, _ = inputs.load_model_and_data(
-        args.model, args.data, args.label_column, args.split
-    )
+    model, x, _, _ = commands.model_and_data(args)
     z_mean, z_log_var = model.encode(x)
     table = np.concatenate([z_mean, z_log_var], axis=1).astype(np.float32)
     if suffix == ".npy":

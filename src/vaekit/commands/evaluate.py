@@ -25,7 +25,7 @@ def add_parser(subparsers):
 
 def cmd_evaluate(args):
     checks.integer(args.iw_samples, "--iw-samples")
-    model, x, _, split, binarize = commands.load_for_likelihood(args)
+    model, x, y, split, binarize = commands.load_for_likelihood(args)
     from vaekit.evaluate import evaluate
 
     result = evaluate(
@@ -34,6 +34,7 @@ def cmd_evaluate(args):
         iw_samples=args.iw_samples,
         seed=args.seed,
         max_memory=int(args.max_memory * 2**20),
+        condition=y if model.conditional else None,
     )
     result.update(binarize=binarize, split=split)
     if args.json:

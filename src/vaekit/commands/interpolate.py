@@ -26,18 +26,18 @@ def add_parser(subparsers):
     p.add_argument(
         "--slerp", action="store_true", help="spherical instead of linear interpolation"
     )
+    commands.add_label(p, "to decode the path with (default: example I's label)")
     p.add_argument("--output", required=True, help="FILE.png")
     commands.add_backend(p)
 
 
 def cmd_interpolate(args):
-    from vaekit import inputs, plots
+    from vaekit import plots
 
     commands.output_suffix(args.output, (".png",))
     checks.integer(args.steps, "--steps", 2)
-    model, x, _, split = inputs.load_model_and_data(
-        args.model, args.data, args.label_column, args.split
-    )
+    model, x, y, split = commands.model_and_data(args)
+    path_label = commands.label_condition(model, args.label)
     for flag, index in (("--from", args.index_from), ("--to", args.index_to)):
         if not 0 <= index < len(x):
             raise VaekitError(
@@ -45,8 +45,17 @@ def cmd_interpolate(args):
                 f"{len(x)} examples, 0..{len(x) - 1}"
             )
     method = "slerp" if args.slerp else "linear"
+    condition = None
+    if model.conditional:
+        condition = y[[args.index_from, args.index_to]]
     picture = plots.interpolation(
-        model, x[args.index_from], x[args.index_to], args.steps, method
+        model,
+        x[args.index_from],
+        x[args.index_to],
+        args.steps,
+        method,
+        condition=condition,
+        path_condition=path_label,
     )
     plots.save_picture(args.output, picture)
     commands.wrote(

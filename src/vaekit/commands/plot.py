@@ -53,17 +53,16 @@ def add_parser(subparsers):
         "--label-column", default=None, help="CSV column (name or index) of labels"
     )
     commands.add_split(manifold)
+    commands.add_label(manifold, "to decode every tile with (default: the first class)")
     manifold.add_argument("--output", required=True, help="FILE.png")
     commands.add_backend(manifold)
 
 
 def cmd_plot_latent(args):
-    from vaekit import inputs, plots
+    from vaekit import plots
 
     commands.output_suffix(args.output, (".png",))
-    model, x, y, split = inputs.load_model_and_data(
-        args.model, args.data, args.label_column, args.split
-    )
+    model, x, y, split = commands.model_and_data(args)
     plots.save_picture(args.output, plots.latent_scatter(model, x, y))
     what = "2 units" if model.latent_dim <= 2 else "first two principal components"
     commands.wrote(
@@ -79,14 +78,18 @@ def cmd_plot_manifold(args):
     checks.integer(args.grid, "--grid", 2)
     if args.rows is not None:
         checks.integer(args.rows, "--rows")
+    y = None
     if args.data is not None:
-        model, x, _, _ = inputs.load_model_and_data(
-            args.model, args.data, args.label_column, args.split
-        )
+        model, x, y, _ = commands.model_and_data(args)
     else:
         model, x = inputs.load_model(args.model), None
-    layout = plots.manifold_layout(model, args.grid, x, args.rows)
-    plots.save_picture(args.output, plots.manifold(model, layout=layout))
+    condition = commands.label_condition(model, args.label)
+    layout = plots.manifold_layout(
+        model, args.grid, x, args.rows, condition=y if model.conditional else None
+    )
+    plots.save_picture(
+        args.output, plots.manifold(model, layout=layout, condition=condition)
+    )
     if layout["kind"] == "grid":
         what = f"{args.grid}x{args.grid} grid over the 2-D latent space"
     else:

@@ -13,11 +13,13 @@ def add_parser(subparsers):
         "score",
         cmd_score,
         help="anomaly scores of every input row (higher: more anomalous), as CSV",
-        description="Writes one CSV row per input, in the input's order: index, "
-        "label (when the data has labels), neg_elbo, neg_log_likelihood (nats), "
-        "reconstruction_error (mean squared error of the reconstruction at "
-        "z_mean, in the data's units) and, with a threshold, is_outlier "
-        "(neg_log_likelihood above it).",
+        description="Writes one CSV row per input, in the input's order: index "
+        "(the row's 0-based place among the data's rows, also when --missing "
+        "drop leaves some out), label (when the data has labels), neg_elbo, "
+        "neg_log_likelihood (nats), reconstruction_error (mean squared error of "
+        "the reconstruction at z_mean: in each feature's standard deviations for "
+        "a gaussian model, in the data's units for a bernoulli one) and, with a "
+        "threshold, is_outlier (neg_log_likelihood above it).",
     )
     commands.add_inputs(p)
     p.add_argument("--output", required=True, help="the CSV file to write")
@@ -69,7 +71,7 @@ def cmd_score(args):
         stored = runs.read_train_scores(os.path.dirname(os.path.abspath(args.model)))
         if iw_samples is None:
             iw_samples = stored["iw_samples"]
-    model, x, y, split, binarize = commands.load_for_likelihood(args)
+    model, x, y, split, binarize, rows = commands.load_for_likelihood(args, rows=True)
     import numpy as np
 
     from vaekit.score import DEFAULT_IW_SAMPLES, infer_threshold, score
@@ -86,8 +88,9 @@ def cmd_score(args):
         seed=args.seed,
         max_memory=int(args.max_memory * 2**20),
         threshold=threshold,
+        condition=y if model.conditional else None,
     )
-    columns = {"index": np.arange(len(x))}
+    columns = {"index": rows}
     if y is not None:
         columns["label"] = y
     columns.update(scores)

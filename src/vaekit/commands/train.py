@@ -1,6 +1,7 @@
 """`vaekit train`: train a VAE and write a run folder."""
 
 import argparse
+import os
 import sys
 
 import vaekit
@@ -46,8 +47,9 @@ FLAGS = {
     "clipnorm": ({"type": float}, "clip each gradient to this norm"),
     "likelihood": (_choices(checks.LIKELIHOODS), "decoder distribution p(x|z)"),
     "decoder_std": (
-        {"type": _decoder_std, "metavar": "{learned,STD}"},
-        "std of the gaussian decoder: learned, or a fixed number > 0",
+        {"type": _decoder_std, "metavar": "{learned,learned-per-feature,STD}"},
+        "std of the gaussian decoder: learned (one), learned-per-feature, or a "
+        "fixed number > 0 (in units of each feature's standard deviation)",
     ),
     "binarize": (
         _choices(checks.BINARIZE),
@@ -76,6 +78,10 @@ FLAGS = {
     ),
     "eval_iw_samples": ({"type": int}, "importance samples of the final evaluation"),
     "seed": ({"type": int}, "random seed"),
+    "columns": (
+        {"type": commands.name_list, "metavar": "NAME,..."},
+        "CSV feature columns, by header name (default: all but the label)",
+    ),
 }
 
 
@@ -157,16 +163,31 @@ def add_parser(subparsers):
         help="with --coordinator: this process's index, 0 to N-1; only process 0 "
         "writes the run folder (default: $KERAS_DISTRIBUTION_PROCESS_ID)",
     )
+    p.add_argument(
+        "--conditional",
+        action="store_const",
+        const=True,
+        default=None,
+        help="a conditional VAE, q(z|x,y) and p(x|z,y), on the labels (integer "
+        "labels: classes, one-hot; other numbers: a numeric condition)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     commands.add_backend(p)
 
 
 def _overrides(args):
     """The settings given as flags."""
-    names = (*FLAGS, "data", "label_column", "distribute")
-    return {
+    names = (*FLAGS, "data", "label_column", "missing", "distribute", "conditional")
+    values = {
         name: getattr(args, name) for name in names if getattr(args, name) is not None
     }
+    from vaekit.data import DOWNLOADABLE, EMBEDDED
+
+    data = values.get("data")
+    if data not in (None, *EMBEDDED, *DOWNLOADABLE) and os.path.exists(data):
+        # The run's config.toml reruns from any folder.
+        values["data"] = os.path.abspath(values["data"])
+    return values
 
 
 def _config(args):

@@ -1,0 +1,8 @@
+"""`python -m vaekit`: the `vaekit` command."""
+
+import sys
+
+from vaekit.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
