@@ -1,9 +1,12 @@
 """End-to-end tests of the `vaekit` command line, and its bad-input matrix.
 
 One tiny run (digits, 1 hidden layer of 32, 2 latent units) is trained once
-per module and reused. The bad-input matrix runs each case in a subprocess,
-so that it can check what a user sees: exit status 2, exactly one line on
-stderr (`vaekit: error: ...`), no traceback, and no output left behind.
+per module and reused. The bad-input matrix checks what a user sees: exit
+status 2, exactly one line on stderr (`vaekit: error: ...`), no traceback, no
+warning, and no output left behind. Its cases run `main` in this process with
+the file descriptors captured (starting Python and Keras for each would cost
+seconds a case); `test_bad_input_in_a_subprocess` runs a sample of them as a
+user does, through the installed script.
 """
 
 import csv
@@ -14,7 +17,9 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 import zipfile
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -45,6 +50,26 @@ def _run(args, cwd=None):
         cwd=cwd,
         env=env,
     )
+
+
+def _run_here(args, cwd, capfd, monkeypatch):
+    """`main(args)` in this process, from the folder `cwd`, as `_run` reports
+    a subprocess: `returncode`, `stdout` and `stderr` (file descriptors 1
+    and 2, so that what Keras, JAX or C++ code writes is seen too). A warning
+    fails the test: a user's terminal would show it."""
+    monkeypatch.chdir(cwd)
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(args)
+    out, err = capfd.readouterr()
+    shown = [
+        w
+        for w in caught
+        if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))
+    ]
+    assert not shown, [str(w.message) for w in shown]
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
 
 # -- one tiny trained run ---------------------------------------------------
@@ -717,12 +742,46 @@ def _snapshot(path):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_exits_2(case, bad, model_path, tmp_path):
+def test_bad_input_exits_2(case, bad, model_path, tmp_path, capfd, monkeypatch):
+    _check_bad_input(
+        case,
+        bad,
+        model_path,
+        tmp_path,
+        lambda args: _run_here(args, tmp_path, capfd, monkeypatch),
+    )
+
+
+# One case per command, through the installed script in a fresh process.
+SUBPROCESS_CASES = [
+    "train-unknown-name",
+    "evaluate-not-a-vae",
+    "encode-ragged-csv",
+    "train-pickled-npz",
+]
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_CASES)
+def test_bad_input_in_a_subprocess(case, bad, model_path, tmp_path):
+    def run(args):
+        return subprocess.run(
+            [*_vaekit_command(), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+            env=dict(os.environ, KERAS_BACKEND="jax"),
+        )
+
+    _check_bad_input(case, bad, model_path, tmp_path, run)
+
+
+def _check_bad_input(case, bad, model_path, tmp_path, run):
     out = str(tmp_path / "out")
     fill = {"model": model_path, "bad": str(bad), "out": out}
     args = [a.format(**fill) for a in BAD_INPUTS[case]]
     before = _snapshot(str(bad))
-    result = _run(args, cwd=tmp_path)
+    result = run(args)
     print("vaekit", *args, "\n" + result.stderr)
 
     assert result.returncode == 2, (result.stdout, result.stderr)
@@ -1115,13 +1174,13 @@ TABLE_BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(TABLE_BAD_INPUTS))
-def test_bad_table_exits_2(case, table, tmp_path):
+def test_bad_table_exits_2(case, table, tmp_path, capfd, monkeypatch):
     extra, named = TABLE_BAD_INPUTS[case]
     fill = {k: v for k, v in table.items() if isinstance(v, str)}
     args = ["train", "--preset", "tabular", "--epochs", "1"]
     args += [a.format(**fill) for a in extra] + ["--output", str(tmp_path / "out")]
     before = _snapshot(str(table["root"]))
-    result = _run(args, cwd=tmp_path)
+    result = _run_here(args, tmp_path, capfd, monkeypatch)
     print("vaekit", *args, "\n" + result.stderr)
 
     assert result.returncode == 2, (result.stdout, result.stderr)

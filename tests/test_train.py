@@ -373,7 +373,7 @@ def test_a_batch_larger_than_the_data_is_one_batch(tmp_path, capsys):
         np.testing.assert_array_equal(a, b)
 
 
-DISTRIBUTED = """
+RAGGED = """
 import os, sys
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 os.environ["KERAS_BACKEND"] = "jax"
@@ -386,62 +386,28 @@ def spy(*args):
     result = distribute(*args)
     seen.append(keras.distribution.distribution())
     return result
-config = Config(data=sys.argv[1], hidden_dims=(16,), latent_dim=2, batch_size=50,
-                epochs=2, eval_iw_samples=2, distribute=sys.argv[3] == "1")
 train_lib.distribute = spy
-train_lib.train(config, output=sys.argv[2], verbose=0)
 assert len(jax.devices()) == 2
-# Training ran under the distribution; evaluation after it, unsharded.
-assert keras.distribution.distribution() is None
-dist = seen[0] if seen else None
-print(type(dist).__name__ if dist else "none", dist.device_mesh.shape if dist else "")
-"""
-
-
-def test_distribute_data_parallel_matches_one_device(data_file, tmp_path):
-    script = tmp_path / "dist.py"
-    script.write_text(DISTRIBUTED)
-    outputs = []
-    for flag in ("1", "0"):
-        run = str(tmp_path / f"run{flag}")
-        out = subprocess.run(
-            [sys.executable, str(script), data_file, run, flag],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert out.returncode == 0, out.stderr
-        outputs.append(out.stdout.split())
-    assert outputs[0] == ["DataParallel", "(2,)"] and outputs[1] == ["none"]
-    # Splitting each batch over two devices is the same computation.
-    for a, b in zip(
-        _weights(str(tmp_path / "run1")), _weights(str(tmp_path / "run0")), strict=True
-    ):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-
-
-RAGGED = """
-import os, sys
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-os.environ["KERAS_BACKEND"] = "jax"
-from vaekit.config import Config
-from vaekit.train import train
-for batch_size in (20, 33):
-    for distribute in (True, False):
-        config = Config(data=sys.argv[1], hidden_dims=(8,), latent_dim=2,
-                        batch_size=batch_size, epochs=2, eval_iw_samples=2,
-                        iw_samples=2, kl_warmup_epochs=1, validation_split=0.1,
-                        distribute=distribute)
-        run = os.path.join(sys.argv[2], f"{batch_size}-{int(distribute)}")
-        train(config, output=run, verbose=0)
+for flag in (True, False):
+    config = Config(data=sys.argv[1], hidden_dims=(8,), latent_dim=2, batch_size=20,
+                    epochs=2, eval_iw_samples=2, iw_samples=2, kl_warmup_epochs=1,
+                    validation_split=0.1, distribute=flag)
+    train_lib.train(config, output=os.path.join(sys.argv[2], str(int(flag))),
+                    verbose=0)
+    # Training ran under the distribution; evaluation after it, unsharded.
+    assert keras.distribution.distribution() is None
+    dist = seen.pop() if seen else None
+    print(type(dist).__name__ if dist else "none",
+          dist.device_mesh.shape if dist else "")
 """
 
 
 def test_distribute_pads_a_ragged_batch_and_matches_one_device(tmp_path):
-    """91 training rows: batches of 20 end with 11 rows, and 33 (odd) does
-    not split over 2 devices at all. Each ragged batch is padded with rows of
-    weight 0; the run matches one device's: same weights, same losses (the
-    IWAE objective and KL warm-up included), validation and test metrics."""
+    """91 training rows: batches of 20 split over 2 devices as they are, and
+    end with 11 rows, which do not. The ragged batch is padded with rows of
+    weight 0; the run under `DataParallel` on a mesh of 2 devices matches one
+    device's: same weights, same losses (the IWAE objective and KL warm-up
+    included), validation and test metrics."""
     rng = np.random.default_rng(5)
     data = str(tmp_path / "x.npy")
     np.save(data, (rng.random((101, 12)) < 0.3).astype(np.float32))
@@ -454,20 +420,18 @@ def test_distribute_pads_a_ragged_batch_and_matches_one_device(tmp_path):
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    for batch_size in (20, 33):
-        two, one = (str(tmp_path / f"{batch_size}-{flag}") for flag in (1, 0))
-        for a, b in zip(_weights(two), _weights(one), strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-        for row_two, row_one in zip(_history(two), _history(one), strict=True):
-            for key in ("loss", "reconstruction", "kl", "val_loss", "val_kl"):
-                assert float(row_two[key]) == pytest.approx(
-                    float(row_one[key]), rel=1e-4
-                ), (batch_size, key)
-        metrics = [
-            json.load(open(os.path.join(run, "metrics.json"))) for run in (two, one)
-        ]
-        assert metrics[0]["n"] == metrics[1]["n"] == 10
-        assert metrics[0]["elbo"] == pytest.approx(metrics[1]["elbo"], rel=1e-4)
+    assert out.stdout.splitlines() == ["DataParallel (2,)", "none "]
+    two, one = str(tmp_path / "1"), str(tmp_path / "0")
+    for a, b in zip(_weights(two), _weights(one), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for row_two, row_one in zip(_history(two), _history(one), strict=True):
+        for key in ("loss", "reconstruction", "kl", "val_loss", "val_kl"):
+            assert float(row_two[key]) == pytest.approx(
+                float(row_one[key]), rel=1e-4
+            ), key
+    metrics = [json.load(open(os.path.join(run, "metrics.json"))) for run in (two, one)]
+    assert metrics[0]["n"] == metrics[1]["n"] == 10
+    assert metrics[0]["elbo"] == pytest.approx(metrics[1]["elbo"], rel=1e-4)
 
 
 def test_process_flags_need_distribute_and_a_coordinator(data_file, tmp_path):
