@@ -16,7 +16,7 @@ from vaekit import VaekitError
 from vaekit.checkpoint import load_checkpoint
 from vaekit.config import Config
 from vaekit.runs import CHECKPOINT
-from vaekit.train import build_model, train
+from vaekit.train import build_model, init_output_bias, make_optimizer, train
 
 # Small but with enough steps per epoch that a signal lands mid-epoch.
 ARGS = [
@@ -767,3 +767,70 @@ def test_conditional_mnist_with_the_defaults(tmp_path):
     run, _ = train(config, output=str(tmp_path / "run"), verbose=0)
     accuracy, per_digit = _conditional_accuracy(run)
     assert accuracy >= 0.8, (accuracy, per_digit)
+
+
+# -- the start and the schedule ---------------------------------------------
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "constant"])
+def test_warmup_rises_linearly_then_follows_the_schedule(schedule):
+    config = Config(
+        learning_rate=0.01, lr_schedule=schedule, warmup_epochs=0.5, epochs=3
+    )
+    rate = make_optimizer(config, steps_per_epoch=10)._learning_rate
+    assert callable(rate)  # a schedule of the step count
+
+    def at(step):
+        return float(rate(step))
+
+    assert at(0) == 0.0
+    assert at(2) == pytest.approx(0.004) and at(5) == pytest.approx(0.01)
+    if schedule == "cosine":
+        # half-way through the 25 steps after the warm-up: half the rate
+        assert at(5 + 12.5) == pytest.approx(0.005, rel=1e-5)
+        assert at(30) == pytest.approx(0.0, abs=1e-9)
+    else:
+        assert at(17) == at(30) == pytest.approx(0.01)
+    with pytest.raises(VaekitError, match="warmup_epochs"):
+        Config(warmup_epochs=3, epochs=3)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_data_mean_output_bias_starts_at_the_data_mean(architecture):
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 8, 8, 1)).astype(np.float32) * np.linspace(0, 1, 8)[:, None]
+    config = Config(
+        architecture=architecture,
+        hidden_dims=(4,),
+        latent_dim=2,
+        output_bias="data-mean",
+    )
+    model = build_model(config, x.shape[1:])
+    init_output_bias(model, x)
+    # At z = 0 with the other weights zeroed, the decoder's mean is the
+    # data's mean: per pixel (MLP) or per channel (conv).
+    bias = model.decoder.get_layer("x_params").bias.numpy()
+    mean = x.mean(axis=0).reshape(-1) if architecture == "mlp" else x.mean()
+    expected = np.clip(mean, 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(
+        1 / (1 + np.exp(-bias)), expected.reshape(bias.shape), rtol=1e-5
+    )
+
+
+def test_data_mean_output_bias_is_a_better_start(data_file, tmp_path):
+    """One epoch from the data's mean ends with a lower loss than one from
+    zeros, same seed and batches."""
+    losses = {}
+    for bias in ("zeros", "data-mean"):
+        config = Config(
+            data=data_file,
+            hidden_dims=(16,),
+            latent_dim=2,
+            batch_size=50,
+            epochs=1,
+            eval_iw_samples=2,
+            output_bias=bias,
+        )
+        run, _ = train(config, output=str(tmp_path / bias), verbose=0)
+        losses[bias] = float(_history(run)[0]["loss"])
+    assert losses["data-mean"] < losses["zeros"] - 1.0, losses

@@ -19,6 +19,7 @@ __all__ = [
     "LIKELIHOODS",
     "LR_SCHEDULES",
     "MISSING",
+    "OUTPUT_BIASES",
     "OPTIMIZERS",
     "SPLITS",
     "integer",
@@ -33,6 +34,9 @@ ARCHITECTURES = ("mlp", "conv")
 BINARIZE = ("none", "static", "dynamic")
 OPTIMIZERS = ("adam", "rmsprop", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
+# The decoder's output bias at initialisation (Bernoulli likelihood):
+# zeros, or the logit of the training data's mean.
+OUTPUT_BIASES = ("zeros", "data-mean")
 BACKENDS = ("jax", "tensorflow", "torch")
 SPLITS = ("train", "test", "all")
 # Named settings of the Gaussian decoder's standard deviation (else a float).

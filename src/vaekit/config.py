@@ -54,6 +54,7 @@ class Config:
     dropout: float = 0.0
     likelihood: str = "bernoulli"
     decoder_std: str | float = "learned"
+    output_bias: str = "zeros"
     beta: float = 1.0
     epsilon_std: float = 1.0
     iw_samples: int = 5
@@ -62,6 +63,7 @@ class Config:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     lr_schedule: str = "cosine"
+    warmup_epochs: float = 0.0
     clipnorm: float | None = None
     batch_size: int = 100
     epochs: int = 400
@@ -168,6 +170,14 @@ def _free_bits(value, name, config):
         )
 
 
+def _warmup_epochs(value, name, config):
+    checks.number(value, name, minimum=0)
+    if value >= config.epochs:
+        raise checks.invalid(
+            name, f"less than the run's epochs ({config.epochs})", value
+        )
+
+
 def _clipnorm(value, name, config):
     if value is not None:
         checks.number(value, name, minimum=0, exclusive=("minimum",))
@@ -197,6 +207,8 @@ _RULES = {
     "backend": _choice(checks.BACKENDS),
     "distribute": _distribute,
     "lr_schedule": _choice(checks.LR_SCHEDULES),
+    "warmup_epochs": _warmup_epochs,
+    "output_bias": _choice(checks.OUTPUT_BIASES),
     "activation": _choice(checks.ACTIVATIONS),
     "optimizer": _choice(checks.OPTIMIZERS),
     "learning_rate": _number(minimum=0, exclusive=("minimum",)),

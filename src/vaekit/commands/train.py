@@ -44,12 +44,22 @@ FLAGS = {
         _choices(checks.LR_SCHEDULES),
         "constant, or cosine: decay to 0 over the run's steps",
     ),
+    "warmup_epochs": (
+        {"type": float},
+        "epochs (a fraction too) over which the learning rate rises linearly "
+        "from 0 before the schedule (0: off)",
+    ),
     "clipnorm": ({"type": float}, "clip each gradient to this norm"),
     "likelihood": (_choices(checks.LIKELIHOODS), "decoder distribution p(x|z)"),
     "decoder_std": (
         {"type": _decoder_std, "metavar": "{learned,learned-per-feature,STD}"},
         "std of the gaussian decoder: learned (one), learned-per-feature, or a "
         "fixed number > 0 (in units of each feature's standard deviation)",
+    ),
+    "output_bias": (
+        _choices(checks.OUTPUT_BIASES),
+        "initial bias of the bernoulli decoder's output: zeros, or the logit of "
+        "the training data's mean (a better start)",
     ),
     "binarize": (
         _choices(checks.BINARIZE),
