@@ -783,16 +783,22 @@ def _check_bad_input(case, bad, model_path, tmp_path, run):
     before = _snapshot(str(bad))
     result = run(args)
     print("vaekit", *args, "\n" + result.stderr)
+    line = _refused(result, tmp_path)
+    assert len(line) > len("vaekit: error: ") + 10
+    assert _snapshot(str(bad)) == before
 
+
+def _refused(result, cwd):
+    """The one error line of a refused command: exit status 2, one line on
+    stderr, no traceback, and nothing half-written (no output, no default run
+    folder in `cwd`)."""
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("vaekit: error: ")
-    assert len(lines[0]) > len("vaekit: error: ") + 10
-    # nothing half-written: no output, no default run folder, inputs untouched
-    assert sorted(os.listdir(tmp_path)) == [], os.listdir(tmp_path)
-    assert _snapshot(str(bad)) == before
+    assert sorted(os.listdir(cwd)) == [], os.listdir(cwd)
+    return lines[0]
 
 
 @pytest.mark.skipif(
@@ -1182,13 +1188,7 @@ def test_bad_table_exits_2(case, table, tmp_path, capfd, monkeypatch):
     before = _snapshot(str(table["root"]))
     result = _run_here(args, tmp_path, capfd, monkeypatch)
     print("vaekit", *args, "\n" + result.stderr)
-
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("vaekit: error: ")
+    line = _refused(result, tmp_path)
     for text in named:
-        assert text in lines[0], text
-    assert sorted(os.listdir(tmp_path)) == [], os.listdir(tmp_path)
+        assert text in line, text
     assert _snapshot(str(table["root"])) == before

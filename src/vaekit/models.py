@@ -285,13 +285,17 @@ class VAE(keras.Model):
         """
         if not self.conditional:
             return first
+        self._require_condition(condition)
+        condition = ops.cast(condition, first.dtype)
+        return [first, ops.reshape(condition, (-1, *self.condition_shape))]
+
+    @staticmethod
+    def _require_condition(condition):
         if condition is None:
             raise ValueError(
                 "This conditional VAE needs the condition (labels) of every "
                 "example: pass condition=y"
             )
-        condition = ops.cast(condition, first.dtype)
-        return [first, ops.reshape(condition, (-1, *self.condition_shape))]
 
     def _split(self, inputs):
         """`(x, condition)` of the model's inputs: `x`, or `(x, y)`."""
@@ -570,11 +574,7 @@ class VAE(keras.Model):
 
         if not self.conditional:
             return first
-        if condition is None:
-            raise ValueError(
-                "This conditional VAE needs the condition (labels) of every "
-                "example: pass condition=y"
-            )
+        self._require_condition(condition)
         condition = np.asarray(condition, dtype="float32").reshape(
             (-1, *self.condition_shape)
         )
