@@ -64,7 +64,7 @@ def bench_evaluate(x):
     import keras
 
     from vaekit.config import Config
-    from vaekit.evaluate import _log_weights_function, plan_chunks
+    from vaekit.evaluate import _compiled, _log_weights, plan_chunks
     from vaekit.train import build_model
 
     model = build_model(Config(hidden_dims=(512,), latent_dim=32), x.shape[1:])
@@ -82,7 +82,8 @@ def bench_evaluate(x):
             rows += int(chunk.shape[0]) * k_chunk
         return rows / (time.perf_counter() - start)
 
-    jit_rate = rate(_log_weights_function(model, 0))
+    compiled = _compiled(model, _log_weights, 0)
+    jit_rate = rate(lambda chunk, k: compiled(chunk, None, k))
     seed = keras.random.SeedGenerator(0)
 
     def eager(chunk, k):

@@ -15,7 +15,13 @@ import pytest
 from keras import ops
 from scipy import special, stats
 
-from vaekit.evaluate import ACTIVE_UNIT_THRESHOLD, _bytes_per_row, evaluate, plan_chunks
+from vaekit.evaluate import (
+    ACTIVE_UNIT_THRESHOLD,
+    MAX_ROWS,
+    _bytes_per_row,
+    evaluate,
+    plan_chunks,
+)
 from vaekit.models import VAE
 
 D, L, SIGMA = 6, 2, 0.5
@@ -125,11 +131,11 @@ def test_exact_posterior_gives_the_exact_log_likelihood(orthogonal):
         assert result["reconstruction"] == pytest.approx(
             -(ppca.log_px.mean() + kl), abs=1e-3
         )
-    # In bounded memory (one example, 30 of the 50 samples per pass) nothing
+    # In bounded memory (one example, 25 of the 50 samples per pass) nothing
     # changes: the answer here does not depend on the random draws at all.
     budget = 30 * _bytes_per_row(model)
-    assert plan_chunks(model, n, 50, budget) == (1, 30)
-    assert plan_chunks(model, n, 50) == (n, 50)
+    assert plan_chunks(model, n, 50, budget) == (1, 25)
+    assert plan_chunks(model, n, 50) == (min(n, MAX_ROWS // 50), 50)
     small = evaluate(model, ppca.x, iw_samples=50, seed=5, max_memory=budget)
     assert small["log_likelihood"] == pytest.approx(ppca.log_px.mean(), abs=1e-4)
     assert small["elbo"] == pytest.approx(ppca.log_px.mean(), abs=1e-4)
@@ -212,9 +218,9 @@ def test_bounded_memory_gives_the_same_answer_within_monte_carlo_error(correlate
     x = ppca.x[:150]
     k = 64
     budget = 40 * _bytes_per_row(model)
-    # One example per pass, its 64 samples in chunks of 40 and 24: the
+    # One example per pass, its 64 samples in two chunks of 32: the
     # streaming logsumexp has to carry its running maximum across chunks.
-    assert plan_chunks(model, len(x), k, budget) == (1, 40)
+    assert plan_chunks(model, len(x), k, budget) == (1, 32)
     calls = []
     full = evaluate(model, x, iw_samples=k, seed=0)
     chunked = evaluate(
@@ -241,19 +247,32 @@ def test_bounded_memory_gives_the_same_answer_within_monte_carlo_error(correlate
 
 
 @pytest.mark.parametrize(
-    "n, k, max_memory", [(1000, 1000, 10**6), (10, 5000, 10**5), (7, 3, 10**12)]
+    "n, k, max_memory",
+    [
+        (1000, 1000, 10**6),
+        (10, 5000, 10**5),
+        (7, 3, 10**12),
+        (10_000, 5000, 10**12),
+        (10_000, 7, 10**12),
+    ],
 )
 def test_plan_chunks_respects_the_memory_budget(correlated, n, k, max_memory):
     model = correlated.vae(np.ones(L))
     per_row = _bytes_per_row(model)
     assert per_row > 4 * D  # at least the input row in float32
     batch, k_chunk = plan_chunks(model, n, k, max_memory)
-    assert 1 <= batch <= min(n, 4096)
+    rows = min(max_memory // per_row, MAX_ROWS)
+    assert 1 <= batch <= n
     assert 1 <= k_chunk <= k
-    assert batch * k_chunk * per_row <= max_memory
+    assert batch * k_chunk <= max(rows, 1)
     # It uses the budget: one more example per batch would not fit or exist.
-    assert batch == n or (batch + 1) * k_chunk * per_row > max_memory
-    if max_memory >= k * per_row:
+    assert batch == n or (batch + 1) * k_chunk > rows
+    # The samples go in passes of equal size (the last one may be smaller),
+    # as few as fit.
+    passes = -(-k // k_chunk)
+    assert passes == -(-k // max(rows, 1))
+    assert k - (passes - 1) * k_chunk <= k_chunk
+    if rows >= k:
         assert k_chunk == k  # all importance samples in one pass
 
 

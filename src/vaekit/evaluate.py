@@ -15,6 +15,7 @@ from vaekit.losses import gaussian_kl
 __all__ = [
     "ACTIVE_UNIT_THRESHOLD",
     "DEFAULT_MAX_MEMORY",
+    "MAX_ROWS",
     "active_units",
     "evaluate",
     "per_example",
@@ -22,6 +23,11 @@ __all__ = [
 ]
 
 DEFAULT_MAX_MEMORY = 1 << 30  # bytes of activations per chunk
+# Rows (example x importance sample) per compiled pass. Passes of more rows
+# leave the CPU's caches: the default model's k=5000 evaluation ran at 0.69
+# of a jitted matmul in passes of 2500 rows and 0.48 in passes of 20,000
+# (one run, benchmarks/evaluation.py).
+MAX_ROWS = 4096
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
@@ -37,12 +43,17 @@ def _bytes_per_row(model):
     return 4 * units * 2
 
 
-def plan_chunks(model, n_examples, iw_samples, max_memory=DEFAULT_MAX_MEMORY):
+def plan_chunks(
+    model, n_examples, iw_samples, max_memory=DEFAULT_MAX_MEMORY, max_rows=MAX_ROWS
+):
     """Chooses `(batch, k_chunk)`: examples per batch and importance samples
-    per pass, with `batch * k_chunk` rows within `max_memory` bytes."""
-    rows = max(1, int(max_memory // _bytes_per_row(model)))
-    k_chunk = min(iw_samples, rows)
-    batch = max(1, min(n_examples, rows // k_chunk, 4096))
+    per pass, with `batch * k_chunk` rows within `max_memory` bytes and at
+    most `max_rows` rows. The samples of an example are split into passes of
+    equal size (5000 in two passes of 2500, not 4096 and 904)."""
+    rows = max(1, min(int(max_memory // _bytes_per_row(model)), int(max_rows)))
+    passes = -(-iw_samples // rows)
+    k_chunk = -(-iw_samples // passes)
+    batch = max(1, min(n_examples, rows // k_chunk))
     return batch, k_chunk
 
 
@@ -162,27 +173,32 @@ def per_example(
             )
         condition = np.asarray(condition, dtype="float32").reshape(n, -1)
     batch, k_chunk = plan_chunks(model, n, iw_samples, max_memory)
-    log_weights = _log_weights_function(model, seed)
+    posterior = _compiled(model, _posterior_terms)
+    log_weights = _compiled(model, _log_weights, seed)
     log_px = np.empty(n)
     elbo = np.empty(n)
     kl = np.empty(n)
     z_means = np.empty((n, model.latent_dim))
+    # q's mean and KL in large batches, before the passes of one or a few
+    # examples: an eager encoder call per example cost as much as its
+    # k=5000 decoder passes.
+    step = max(batch, 1024)
+    for start in range(0, n, step):
+        yb = None if condition is None else condition[start : start + step]
+        z_mean, kl_batch = posterior(x[start : start + step], yb)
+        z_means[start : start + len(z_mean)] = z_mean
+        kl[start : start + len(z_mean)] = kl_batch
     for start in range(0, n, batch):
-        xb = keras.ops.convert_to_tensor(x[start : start + batch])
-        yb = None
-        if model.conditional:
-            yb = keras.ops.convert_to_tensor(condition[start : start + batch])
-        z_mean, q_log_var = model.posterior(xb, condition=yb)
-        stop = start + len(z_mean)
-        z_means[start:stop] = keras.ops.convert_to_numpy(z_mean)
-        kl[start:stop] = keras.ops.convert_to_numpy(gaussian_kl(z_mean, q_log_var))
+        xb = x[start : start + batch]
+        yb = None if condition is None else condition[start : start + batch]
+        stop = start + len(xb)
         running_max = np.full(stop - start, -np.inf)
         running_sum = np.zeros(stop - start)
         weight_total = np.zeros(stop - start)
         done = 0
         while done < iw_samples:
             k = min(k_chunk, iw_samples - done)
-            log_w = log_weights(xb, k, yb).astype(np.float64)
+            log_w = log_weights(xb, yb, k).astype(np.float64)
             # Streaming logsumexp over chunks of importance samples.
             chunk_max = log_w.max(axis=0)
             new_max = np.maximum(running_max, chunk_max)
@@ -199,23 +215,36 @@ def per_example(
     return {"elbo": elbo, "log_likelihood": log_px, "kl": kl, "z_mean": z_means}
 
 
-def _log_weights_function(model, seed):
-    """Returns `f(x, k, y) -> numpy (k, batch)` of log importance weights
-    (`y`: the labels of a conditional model, else None).
+def _posterior_terms(model, x, y):
+    """`(z_mean, KL(q(z|x) || p(z)))` of a batch."""
+    z_mean, q_log_var = model.posterior(x, condition=y)
+    return z_mean, gaussian_kl(z_mean, q_log_var)
 
-    On JAX the model's `log_importance_weights` is compiled once per shape
-    with `jax.jit` over its variables, which fuses the elementwise work
-    around the decoder's matmuls (benchmarks/speed.py: 1.07x eager for
-    chunks of 24 x 1000 rows, more for small chunks, where dispatch
-    dominates); other backends run it eagerly. Both draw from a stream
-    seeded by `seed`.
+
+def _log_weights(model, x, y, seed, k):
+    """`(k, batch)` log importance weights of a batch."""
+    return model.log_importance_weights(x, k, seed=seed, condition=y)
+
+
+def _compiled(model, fn, seed=None):
+    """`fn(model, x, y[, seed, k])` as a function of numpy arrays
+    `f(x, y[, k]) -> numpy` (`y`: the labels of a conditional model, else
+    None), drawing from a stream seeded by `seed` when one is given.
+
+    On JAX it is compiled once per shape with `jax.jit` over the model's
+    variables, which fuses the elementwise work around the decoder's matmuls
+    (benchmarks/speed.py: 1.07x eager for chunks of 24 x 1000 rows, more for
+    small chunks, where dispatch dominates); other backends run it eagerly.
     """
     if keras.backend.backend() != "jax":
-        seed_gen = keras.random.SeedGenerator(seed)
+        seed_gen = None if seed is None else keras.random.SeedGenerator(seed)
 
-        def eager(x, k, y=None):
-            return keras.ops.convert_to_numpy(
-                model.log_importance_weights(x, k, seed=seed_gen, condition=y)
+        def eager(x, y, *k):
+            x = keras.ops.convert_to_tensor(x)
+            y = None if y is None else keras.ops.convert_to_tensor(y)
+            args = () if seed is None else (seed_gen, *k)
+            return keras.tree.map_structure(
+                keras.ops.convert_to_numpy, fn(model, x, y, *args)
             )
 
         return eager
@@ -226,17 +255,21 @@ def _log_weights_function(model, seed):
     variables = list(model.trainable_variables) + list(model.non_trainable_variables)
     values = [v.value for v in variables]
 
-    def stateless(values, x, key, k, y):
+    def stateless(values, x, y, *args):
         with keras.StatelessScope(
             state_mapping=list(zip(variables, values, strict=True))
         ):
-            return model.log_importance_weights(x, k, seed=key, condition=y)
+            return fn(model, x, y, *args)
 
-    compiled = jax.jit(stateless, static_argnums=3)
+    if seed is None:
+        compiled = jax.jit(stateless)
+        return lambda x, y: jax.tree.map(np.asarray, compiled(values, x, y))
+
+    compiled = jax.jit(stateless, static_argnums=4)
     counter = iter(range(1, 2**31))
 
-    def run(x, k, y=None):
+    def run(x, y, k):
         key = jnp.array([seed, next(counter)], dtype="uint32")
-        return np.asarray(compiled(values, x, key, k, y))
+        return np.asarray(compiled(values, x, y, key, k))
 
     return run

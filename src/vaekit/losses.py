@@ -22,6 +22,16 @@ __all__ = [
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+def _flat(values):
+    """`(batch, ...)` -> `(batch, features)`. The per-pixel work runs on
+    the flat rows: on XLA:CPU the same Bernoulli log-likelihood over
+    `(rows, 28, 28, 1)` images ran 6x slower than over `(rows, 784)` (one
+    run, k=5000 evaluation of the default model)."""
+    if len(values.shape) <= 2:
+        return values
+    return ops.reshape(values, (ops.shape(values)[0], -1))
+
+
 def _sum_over_features(values):
     """Sums over every axis but the first: `(batch, ...)` -> `(batch,)`."""
     if len(values.shape) == 1:
@@ -78,9 +88,18 @@ def bernoulli_log_likelihood(x, logits):
     ...                                      ops.zeros((1, 1)))[0]), 4)
     -0.6931
     """
-    logits = ops.convert_to_tensor(logits)
-    x = ops.cast(x, logits.dtype)
-    return _sum_over_features(x * logits - ops.softplus(logits))
+    logits = _flat(ops.convert_to_tensor(logits))
+    x = _flat(ops.cast(x, logits.dtype))
+    return _sum_over_features(x * logits - _softplus(logits))
+
+
+def _softplus(x):
+    """`log(1 + exp(x))` as `relu(x) + log(1 + exp(-|x|))`: stable for any
+    finite `x`, within 6e-8 (absolute) of the exact value in float32, and
+    1.3x faster than `ops.softplus` on XLA:CPU where it is most of the
+    per-pixel work beside the decoder's matmuls (benchmarks/evaluation.py).
+    Its gradient is `sigmoid(x)`."""
+    return ops.relu(x) + ops.log(1.0 + ops.exp(-ops.abs(x)))
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -108,7 +127,8 @@ def gaussian_log_likelihood(x, mean, log_var):
     mean = ops.convert_to_tensor(mean)
     x = ops.cast(x, mean.dtype)
     log_var = ops.cast(log_var, mean.dtype)
-    log_var = ops.broadcast_to(log_var, ops.shape(x))
+    log_var = _flat(ops.broadcast_to(log_var, ops.shape(x)))
+    x, mean = _flat(x), _flat(mean)
     return _sum_over_features(
         -0.5 * (_LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var))
     )
