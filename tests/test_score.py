@@ -259,7 +259,27 @@ def test_train_stores_the_training_splits_scores(digits_run):
     (x_train, _), _, _ = prepare(data_lib.load("digits"), config)
     x_train = data_lib.binarize(x_train, EVAL_SEED)  # dynamic: as score does
     assert len(stored["neg_log_likelihood"]) == len(x_train)
+    np.testing.assert_array_equal(stored["train_rows"], np.arange(len(x_train)))
     again = score(model, x_train, iw_samples=k, seed=EVAL_SEED)
+    for key in SCORES:
+        np.testing.assert_allclose(stored[key], again[key], rtol=1e-6)
+
+
+def test_train_scores_a_sample_of_larger_data(tmp_path, monkeypatch):
+    from vaekit import train as train_lib
+
+    monkeypatch.setattr(train_lib, "TRAIN_SCORES_MAX_ROWS", 100)
+    config = Config(data="digits", epochs=1, hidden_dims=(16,), latent_dim=2)
+    config = config.replace(eval_iw_samples=5, validation_split=0.1)
+    run, _ = train(config, output=tmp_path / "RUN", verbose=0)
+    stored = runs.read_train_scores(run)
+    rows = stored["train_rows"]
+    assert len(rows) == 100 and len(np.unique(rows)) == 100
+    assert np.all(np.diff(rows) > 0)
+    (x_train, _), _, _ = prepare(data_lib.load("digits"), config)
+    assert rows[-1] < len(x_train) and rows[-1] > len(x_train) // 2
+    x = data_lib.binarize(x_train[rows], EVAL_SEED)
+    again = score(runs.load_model(run), x, iw_samples=5, seed=EVAL_SEED)
     for key in SCORES:
         np.testing.assert_allclose(stored[key], again[key], rtol=1e-6)
 

@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from vaekit import VaekitError, checks, readers
+from vaekit.diskarray import DiskArray
 
 __all__ = [
     "DOWNLOADABLE",
@@ -109,8 +110,11 @@ class Dataset:
 
 def to_float(x, source):
     """Scales an array to float32: integers 0..255 (uint8 images) by 1/255,
-    floats as they are. Refuses non-numeric, empty and non-finite data."""
-    x = np.asarray(x)
+    floats as they are. Refuses non-numeric, empty and non-finite data. A
+    `DiskArray` (a `.npy` read a batch at a time) is checked in one pass over
+    its file and stays on disk."""
+    if not isinstance(x, DiskArray):
+        x = np.asarray(x)
     if x.dtype == object or x.dtype.kind not in "biuf":
         raise VaekitError(
             f"{source}: data must be numeric, got dtype {x.dtype}; convert it to "
@@ -126,6 +130,8 @@ def to_float(x, source):
             f"{source}: expected examples of shape (D,), (H, W) or (H, W, C), got "
             f"an array of shape {x.shape}; reshape it first"
         )
+    if isinstance(x, DiskArray):
+        return x.check(source)
     if x.dtype.kind == "b":
         return x.astype(np.float32)
     if x.dtype.kind in "iu":
@@ -148,7 +154,9 @@ def to_float(x, source):
 
 def as_images(x):
     """`(n, H, W)` greyscale becomes `(n, H, W, 1)`; other shapes stay."""
-    return x[..., None] if x.ndim == 3 else x
+    if x.ndim != 3:
+        return x
+    return x.reshape((*x.shape, 1)) if isinstance(x, DiskArray) else x[..., None]
 
 
 def check_for_likelihood(x, likelihood, source):
@@ -175,7 +183,8 @@ def fit_to_shape(x, shape, source="data"):
     Raises:
         VaekitError: if `x` holds no examples or their size differs.
     """
-    x = np.asarray(x, dtype=np.float32)
+    if not isinstance(x, DiskArray):
+        x = np.asarray(x, dtype=np.float32)
     shape = tuple(shape)
     if x.ndim < 2 or len(x) == 0:
         raise VaekitError(f"{source}: expected a non-empty batch of examples")
@@ -190,7 +199,10 @@ def fit_to_shape(x, shape, source="data"):
 
 
 def binarize(x, seed):
-    """Static binarization: one Bernoulli draw of each value, seeded."""
+    """Static binarization: one Bernoulli draw of each value, seeded (of a
+    `DiskArray`: drawn as its rows are read, seeded by `(seed, row)`)."""
+    if isinstance(x, DiskArray):
+        return x.binarized(seed)
     rng = np.random.default_rng(seed)
     return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
 
@@ -217,6 +229,8 @@ def train_validation_split(x, y, fraction, seed):
     val, train = order[:n_val], order[n_val:]
     y_train = None if y is None else y[train]
     y_val = None if y is None else y[val]
+    if isinstance(x, DiskArray):
+        return (x.take(train), y_train), (x.take(val), y_val)
     return (x[train], y_train), (x[val], y_val)
 
 

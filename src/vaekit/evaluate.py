@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from vaekit import checks
+from vaekit.diskarray import DiskArray
 from vaekit.losses import gaussian_kl
 
 __all__ = [
@@ -88,10 +89,11 @@ def evaluate(
         ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
             empty or not of the model's input shape.
     """
-    values = per_example(model, x, iw_samples, seed, max_memory, progress, condition)
+    values = _per_example(
+        model, x, iw_samples, seed, max_memory, progress, condition, z_mean=False
+    )
     log_px, elbo, kl = values["log_likelihood"], values["elbo"], values["kl"]
     n = len(log_px)
-    z_means = values["z_mean"]
     return {
         "elbo": float(elbo.mean()),
         "log_likelihood": float(log_px.mean()),
@@ -100,7 +102,7 @@ def evaluate(
         else 0.0,
         "reconstruction": float(-(elbo + kl).mean()),
         "kl": float(kl.mean()),
-        "active_units": active_units(z_means),
+        "active_units": _count_active(values["z_mean_variance"], n),
         "n": int(n),
         "iw_samples": iw_samples,
     }
@@ -118,9 +120,15 @@ def active_units(z_means, threshold=ACTIVE_UNIT_THRESHOLD):
         An int (0 for fewer than two examples).
     """
     z_means = np.asarray(z_means, dtype=np.float64)
-    if len(z_means) < 2:
+    return _count_active(z_means.var(axis=0), len(z_means), threshold)
+
+
+def _count_active(variance, n, threshold=ACTIVE_UNIT_THRESHOLD):
+    """`active_units` from the variance of each unit's mean over `n`
+    examples."""
+    if n < 2:
         return 0
-    return int((z_means.var(axis=0) > threshold).sum())
+    return int((np.asarray(variance) > threshold).sum())
 
 
 def per_example(
@@ -137,7 +145,8 @@ def per_example(
     Args:
         model: A `vaekit.VAE`.
         x: numpy array of shape `(n, *model.data_shape)`, already scaled (and
-            binarized) as the likelihood expects.
+            binarized) as the likelihood expects, or a
+            `vaekit.diskarray.DiskArray` (read a batch at a time).
         iw_samples: Number of importance samples `k` per example.
         seed: Seed of the importance samples.
         max_memory: Byte budget of one chunk of work.
@@ -155,7 +164,23 @@ def per_example(
         ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
             empty or not of the model's input shape.
     """
-    x = np.asarray(x, dtype="float32")
+    return _per_example(model, x, iw_samples, seed, max_memory, progress, condition)
+
+
+def _per_example(
+    model,
+    x,
+    iw_samples=1000,
+    seed=0,
+    max_memory=DEFAULT_MAX_MEMORY,
+    progress=None,
+    condition=None,
+    z_mean=True,
+):
+    """`per_example`; with `z_mean=False`, the variance of q's mean over
+    the examples (`z_mean_variance`, per unit) instead of the means, so that
+    memory does not grow with the data beyond a few numbers per example."""
+    x = _rows(x)
     n = len(x)
     # k = 0 or no data would end in log(0) or a mean of nothing (NaN).
     checks.integer(iw_samples, "iw_samples")
@@ -178,16 +203,19 @@ def per_example(
     log_px = np.empty(n)
     elbo = np.empty(n)
     kl = np.empty(n)
-    z_means = np.empty((n, model.latent_dim))
+    z_means = np.empty((n, model.latent_dim)) if z_mean else None
+    moments = np.zeros((3, model.latent_dim))  # count, mean, M2 of z_mean
     # q's mean and KL in large batches, before the passes of one or a few
     # examples: an eager encoder call per example cost as much as its
     # k=5000 decoder passes.
     step = max(batch, 1024)
     for start in range(0, n, step):
         yb = None if condition is None else condition[start : start + step]
-        z_mean, kl_batch = posterior(x[start : start + step], yb)
-        z_means[start : start + len(z_mean)] = z_mean
-        kl[start : start + len(z_mean)] = kl_batch
+        means, kl_batch = posterior(x[start : start + step], yb)
+        kl[start : start + len(means)] = kl_batch
+        if z_mean:
+            z_means[start : start + len(means)] = means
+        _merge_moments(moments, means.astype(np.float64))
     for start in range(0, n, batch):
         xb = x[start : start + batch]
         yb = None if condition is None else condition[start : start + batch]
@@ -212,7 +240,36 @@ def per_example(
         elbo[start:stop] = weight_total / iw_samples
         if progress is not None:
             progress(stop, n)
-    return {"elbo": elbo, "log_likelihood": log_px, "kl": kl, "z_mean": z_means}
+    values = {"elbo": elbo, "log_likelihood": log_px, "kl": kl}
+    if z_mean:
+        values["z_mean"] = z_means
+    else:
+        values["z_mean_variance"] = moments[2] / max(moments[0][0], 1)
+    return values
+
+
+def _merge_moments(moments, batch):
+    """Adds the rows of `batch` to `moments = [count, mean, M2]` (per
+    column; Chan et al.'s pairwise update, stable for any number of
+    batches)."""
+    count, mean, m2 = moments
+    n = len(batch)
+    batch_mean = batch.mean(axis=0)
+    total = count + n
+    delta = batch_mean - mean
+    moments[2] = (
+        m2 + ((batch - batch_mean) ** 2).sum(axis=0) + delta**2 * count * n / total
+    )
+    moments[1] = mean + delta * n / total
+    moments[0] = total
+
+
+def _rows(x):
+    """`x` as float32 rows to slice a batch at a time: a numpy array, or a
+    `vaekit.diskarray.DiskArray` as it is (read a batch at a time)."""
+    if isinstance(x, DiskArray):
+        return x
+    return np.asarray(x, dtype="float32")
 
 
 def _posterior_terms(model, x, y):

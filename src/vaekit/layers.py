@@ -184,8 +184,11 @@ class DataTransform(keras.layers.Layer):
 
     def adapt(self, data):
         """Sets `mean` and `scale` from `data` (numpy, `(n, *data_shape)`):
-        the mean and standard deviation of each numeric feature."""
-        data = np.asarray(data, dtype=np.float64)
+        the mean and standard deviation of each numeric feature, in two
+        passes over chunks of rows (a `vaekit.diskarray.DiskArray` is read a
+        chunk at a time)."""
+        if not hasattr(data, "shape"):
+            data = np.asarray(data)
         if tuple(data.shape[1:]) != self.data_shape or len(data) == 0:
             raise ValueError(
                 f"Expected data of shape (n >= 1, *{self.data_shape}). Received: "
@@ -193,9 +196,16 @@ class DataTransform(keras.layers.Layer):
             )
         if not self.numeric:
             return
-        values = data[..., self.numeric].reshape(-1, len(self.numeric))
-        mean = values.mean(axis=0)
-        std = values.std(axis=0)
+
+        def chunks():
+            for start in range(0, len(data), 8192):
+                chunk = np.asarray(data[start : start + 8192], dtype=np.float64)
+                yield chunk[..., self.numeric].reshape(-1, len(self.numeric))
+
+        count = len(data) * math.prod(self.data_shape[:-1])
+        mean = sum(chunk.sum(axis=0) for chunk in chunks()) / count
+        squares = sum(((chunk - mean) ** 2).sum(axis=0) for chunk in chunks())
+        std = np.sqrt(squares / count)
         # Constant: no spread beyond float32's rounding of the values.
         constant = (std == 0) | (std <= 1e-7 * np.abs(mean))
         self.mean.assign(mean.astype("float32"))

@@ -25,6 +25,9 @@ from vaekit.plots import (
 __all__ = ["write_run_pictures"]
 
 _INTERPOLATION_STEPS = 10
+# Held-out examples drawn at most (a scatter of more is a blot, and larger
+# data stays on disk).
+PICTURE_EXAMPLES = 10_000
 
 
 def _quantile_text(values):
@@ -79,7 +82,8 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
     Args:
         run: The run folder.
         model: The trained `vaekit.VAE`.
-        x: Held-out examples (may be None or empty).
+        x: Held-out examples (may be None or empty; the first
+            `PICTURE_EXAMPLES` are drawn).
         y: Their labels, or None.
         grid: Tiles per row of the manifold.
         n_samples: Number of prior samples.
@@ -125,7 +129,9 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
         )
     has_data = x is not None and len(x) > 0
     if has_data:
-        x = fit_to_shape(x, model.data_shape)
+        # At most PICTURE_EXAMPLES, read into memory (x may be on disk).
+        x = fit_to_shape(x[:PICTURE_EXAMPLES], model.data_shape)
+        y = None if y is None else y[:PICTURE_EXAMPLES]
         if y is not None and len(y) != len(x):
             y = None
         # A conditional model encodes only labelled data.

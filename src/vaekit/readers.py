@@ -23,6 +23,7 @@ import zlib
 import numpy as np
 
 from vaekit import VaekitError, checks
+from vaekit.diskarray import open_npy
 
 __all__ = [
     "IDX_NAMES",
@@ -205,7 +206,11 @@ def read_npy(path):
             f"{path}: not a .npy file (no NUMPY magic bytes); save arrays with "
             "numpy.save"
         )
-    x = _read_array(lambda: np.load(path, allow_pickle=False), path, "a numeric array")
+    x = open_npy(path)  # read a batch at a time, never whole
+    if x is None:
+        x = _read_array(
+            lambda: np.load(path, allow_pickle=False), path, "a numeric array"
+        )
     return {"x_train": (x, path)}
 
 

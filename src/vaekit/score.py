@@ -13,7 +13,7 @@ alibi-detect's `OutlierVAE.infer_threshold`.
 import numpy as np
 
 from vaekit import checks
-from vaekit.evaluate import DEFAULT_MAX_MEMORY, per_example
+from vaekit.evaluate import DEFAULT_MAX_MEMORY, _compiled, _per_example, _rows
 
 __all__ = ["DEFAULT_IW_SAMPLES", "SCORES", "infer_threshold", "score"]
 
@@ -71,30 +71,22 @@ def score(
         ValueError: if an argument is invalid, or `x` is empty or not of the
             model's input shape.
     """
-    from keras.ops import convert_to_numpy
-
     checks.one_of(threshold_on, "threshold_on", SCORES)
     if threshold is not None:
         threshold = checks.number(threshold, "threshold")
     checks.integer(batch_size, "batch_size")
-    x = np.asarray(x, dtype="float32")
-    values = per_example(model, x, iw_samples, seed, max_memory, condition=condition)
-    z_mean = values["z_mean"].astype("float32")
+    x = _rows(x)
+    if condition is not None:
+        condition = np.asarray(condition, dtype="float32").reshape(len(x), -1)
+    values = _per_example(
+        model, x, iw_samples, seed, max_memory, condition=condition, z_mean=False
+    )
+    errors = _compiled(model, _reconstruction_error)
     error = np.empty(len(x))
     for start in range(0, len(x), batch_size):
         stop = start + batch_size
-        labels = None if condition is None else np.asarray(condition)[start:stop]
-        x_hat = model.decode(
-            z_mean[start:stop], batch_size=batch_size, condition=labels
-        )
-        x_true = x[start:stop]
-        if model.transform is not None:
-            x_true = convert_to_numpy(model.transform(x_true))
-            x_hat = convert_to_numpy(model.transform(x_hat))
-        diff = x_true.reshape(len(x_true), -1).astype(np.float64) - x_hat.reshape(
-            len(x_hat), -1
-        )
-        error[start:stop] = (diff**2).mean(axis=1)
+        labels = None if condition is None else condition[start:stop]
+        error[start:stop] = errors(x[start:stop], labels)
     scores = {
         "neg_elbo": -values["elbo"],
         "neg_log_likelihood": -values["log_likelihood"],
@@ -103,6 +95,20 @@ def score(
     if threshold is not None:
         scores["is_outlier"] = scores[threshold_on] > threshold
     return scores
+
+
+def _reconstruction_error(model, x, y):
+    """The mean over the features of `(x - x_hat)^2` per example, `x_hat`
+    the mean of p(x|z = z_mean); in the model's space where it has a
+    `DataTransform`."""
+    from keras import ops
+
+    z_mean, _ = model.posterior(x, condition=y)
+    x_hat = model._mean(model._decode_params(z_mean, y if model.conditional else None))
+    if model.transform is not None:
+        x, x_hat = model.transform(x), model.transform(x_hat)
+    diff = ops.reshape(x - ops.cast(x_hat, x.dtype), (ops.shape(x)[0], -1))
+    return ops.mean(ops.square(diff), axis=1)
 
 
 def infer_threshold(scores, quantile, key="neg_log_likelihood"):

@@ -26,6 +26,7 @@ from vaekit.checkpoint import (
     TrainingInterrupted,
     load_checkpoint,
 )
+from vaekit.diskarray import DiskArray
 from vaekit.evaluate import evaluate
 from vaekit.layers import DataTransform
 from vaekit.models import VAE, build_decoder, build_encoder, load_model
@@ -47,6 +48,10 @@ __all__ = [
 
 EVAL_SEED = 0  # one fixed binarization and importance-sample draw for evaluation
 TRAIN_SCORES_IW_SAMPLES = 100  # at most, for the stored training scores
+# Rows of the training split scored for them: a seeded sample of larger data
+# (quantiles for a threshold need no more, and the scores of 600,000 rows
+# would take longer than their training).
+TRAIN_SCORES_MAX_ROWS = 20_000
 
 
 def load_dataset(config):
@@ -585,12 +590,24 @@ def _finish(run, model, config, x_eval, y_eval, eval_split):
 def _write_train_scores(run, model, config, x_train, y_train=None):
     """Stores the anomaly scores of the training split (see `vaekit.score`),
     binarized as `vaekit score` binarizes new data, so that a threshold can
-    be set later without the training data."""
+    be set later without the training data: of every row, or of a seeded
+    sample of `TRAIN_SCORES_MAX_ROWS` of larger data (`train_rows`: which)."""
+    if len(x_train) > TRAIN_SCORES_MAX_ROWS:
+        rng = np.random.default_rng([config.seed, 2])
+        rows = np.sort(rng.choice(len(x_train), TRAIN_SCORES_MAX_ROWS, replace=False))
+        x_train = (
+            x_train.take(rows) if isinstance(x_train, DiskArray) else x_train[rows]
+        )
+        y_train = None if y_train is None else y_train[rows]
+    else:
+        rows = np.arange(len(x_train))
     if config.binarize == "dynamic":
         x_train = data_lib.binarize(x_train, EVAL_SEED)
     k = min(config.eval_iw_samples, TRAIN_SCORES_IW_SAMPLES)
     scores = score(model, x_train, iw_samples=k, seed=EVAL_SEED, condition=y_train)
-    files.save_npz(runs.path(run, runs.TRAIN_SCORES), iw_samples=k, **scores)
+    files.save_npz(
+        runs.path(run, runs.TRAIN_SCORES), iw_samples=k, train_rows=rows, **scores
+    )
 
 
 def summarize(metrics):
