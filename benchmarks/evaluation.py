@@ -8,12 +8,15 @@ binarized MNIST test images, with the default model's architecture
 (784-512-32; the rate does not depend on the weights), timed after a
 compiling pass; its decoder FLOPs per second as a fraction of a jitted
 1024x1024 float32 matmul measured in the same run, and the time the whole
-10,000-image test set would take at that rate.
+10,000-image test set would take at that rate; and the process's peak
+resident memory (`getrusage`), which does not grow with `n` or k: the work
+runs in passes of at most `vaekit.evaluate.MAX_ROWS` rows.
 """
 
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -64,6 +67,8 @@ def main():
         "fraction_of_matmul": gflops / rate,
         "minutes_for_10000": seconds * 10000 / len(x) / 60,
         "matmul_gflops_after": matmul_rate(),
+        # Linux reports KiB
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print(json.dumps(result, indent=2))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

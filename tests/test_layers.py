@@ -9,7 +9,12 @@ import pytest
 from keras import ops
 from scipy import special, stats
 
-from vaekit.layers import DataTransform, Sampling
+from vaekit.layers import (
+    DataTransform,
+    MatmulConv2D,
+    Sampling,
+    SubpixelConv2DTranspose,
+)
 
 
 def draw(layer, z_mean, z_log_var):
@@ -393,3 +398,125 @@ def test_data_transform_keeps_a_large_offset_column_with_real_spread():
 def test_data_transform_adapt_refuses_another_width():
     with pytest.raises(ValueError, match="Expected data of shape"):
         DataTransform((3,)).adapt(np.zeros((4, 7)))
+
+
+# -- SubpixelConv2DTranspose and MatmulConv2D -----------------------------
+# vaekit's faster forms of Keras' convolutions: the same layers (config,
+# weights, outputs and gradients to float rounding).
+
+FAST = {
+    "transposed": (keras.layers.Conv2DTranspose, SubpixelConv2DTranspose),
+    "stride1": (keras.layers.Conv2D, MatmulConv2D),
+}
+DEFAULTS = {
+    "transposed": {"strides": 2, "padding": "same"},
+    "stride1": {"padding": "same"},
+}
+
+
+def _pair(kind, filters, channels, size, kernel_size=3, **kwargs):
+    """Keras' layer and vaekit's, built alike, with the same weights."""
+    kwargs = {**DEFAULTS[kind], "activation": "relu", **kwargs}
+    plain_class, fast_class = FAST[kind]
+    plain = plain_class(filters, kernel_size, **kwargs)
+    fast = fast_class(filters, kernel_size, **kwargs)
+    plain.build((None, size, size, channels))
+    fast.build((None, size, size, channels))
+    rng = np.random.default_rng(size + channels)
+    fast.set_weights(
+        [rng.normal(size=w.shape).astype("float32") for w in plain.get_weights()]
+    )
+    plain.set_weights(fast.get_weights())
+    return plain, fast
+
+
+def _fast_path(layer):
+    return layer._subpixel() if hasattr(layer, "_subpixel") else layer._matmul()
+
+
+@pytest.mark.parametrize(
+    "kind, filters, channels, size, kernel_size",
+    [
+        ("transposed", 1, 1, 4, 3),
+        ("transposed", 5, 3, 7, 3),
+        ("transposed", 2, 4, 5, 3),
+        ("transposed", 8, 16, 14, 3),
+        ("stride1", 1, 32, 7, 3),
+        ("stride1", 4, 3, 6, 5),
+        ("stride1", 3, 2, 5, (1, 3)),
+    ],
+)
+def test_fast_convolution_is_keras_own(kind, filters, channels, size, kernel_size):
+    plain, fast = _pair(kind, filters, channels, size, kernel_size)
+    assert _fast_path(fast) == (keras.backend.backend() == "jax")
+    x = np.random.default_rng(0).normal(size=(3, size, size, channels))
+    x = x.astype("float32")
+    expected = ops.convert_to_numpy(plain(x))
+    scale = {"transposed": 2, "stride1": 1}[kind]
+    assert expected.shape == (3, scale * size, scale * size, filters)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(fast(x)), expected, atol=1e-5 * np.abs(expected).max()
+    )
+    if keras.backend.backend() == "jax":
+        import jax
+
+        # The same gradients, for the kernel, the bias and the input.
+        def loss(layer):
+            def f(values, inputs):
+                mapping = list(zip(layer.trainable_variables, values, strict=True))
+                with keras.StatelessScope(state_mapping=mapping):
+                    return (layer(inputs) ** 2).sum()
+
+            values = [v.value for v in layer.trainable_variables]
+            return jax.grad(f, argnums=(0, 1))(values, x)
+
+        (kernel_a, bias_a), input_a = loss(plain)
+        (kernel_b, bias_b), input_b = loss(fast)
+        for a, b in ((kernel_a, kernel_b), (bias_a, bias_b), (input_a, input_b)):
+            a, b = np.asarray(a), np.asarray(b)
+            np.testing.assert_allclose(b, a, atol=1e-4 * np.abs(a).max())
+
+
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [
+        ("transposed", {"strides": 1}),
+        ("transposed", {"padding": "valid"}),
+        ("transposed", {"strides": 3}),
+        ("stride1", {"strides": 2}),
+        ("stride1", {"padding": "valid"}),
+        ("stride1", {"dilation_rate": 2}),
+    ],
+)
+def test_fast_convolution_falls_back_for_other_shapes(kind, kwargs):
+    plain, fast = _pair(kind, 2, 3, 5, **kwargs)
+    assert not _fast_path(fast)
+    x = np.random.default_rng(1).normal(size=(2, 5, 5, 3)).astype("float32")
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(fast(x)), ops.convert_to_numpy(plain(x)), rtol=1e-6
+    )
+
+
+def test_stride1_even_kernel_falls_back():
+    plain, fast = _pair("stride1", 2, 3, 6, kernel_size=2)
+    assert not fast._matmul()
+    x = np.random.default_rng(2).normal(size=(2, 6, 6, 3)).astype("float32")
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(fast(x)), ops.convert_to_numpy(plain(x)), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(FAST))
+def test_fast_convolution_saves_and_loads(kind, tmp_path):
+    _, fast = _pair(kind, 4, 2, 6)
+    inputs = keras.Input((6, 6, 2))
+    model = keras.Model(inputs, fast(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    layer = loaded.layers[-1]
+    assert type(layer) is FAST[kind][1]
+    assert layer.get_config() == fast.get_config()
+    x = np.ones((1, 6, 6, 2), "float32")
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(model(x))
+    )

@@ -197,6 +197,8 @@ def _per_example(
                 "condition=y"
             )
         condition = np.asarray(condition, dtype="float32").reshape(n, -1)
+    else:
+        condition = None
     batch, k_chunk = plan_chunks(model, n, iw_samples, max_memory)
     posterior = _compiled(model, _posterior_terms)
     log_weights = _compiled(model, _log_weights, seed)

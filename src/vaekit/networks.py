@@ -6,6 +6,7 @@ import math
 import keras
 
 from vaekit import checks
+from vaekit.layers import MatmulConv2D, SubpixelConv2DTranspose
 
 __all__ = ["build_decoder", "build_encoder"]
 
@@ -233,11 +234,11 @@ def build_decoder(
         )(h)
         h = keras.layers.Reshape(start, name="unflatten")(h)
         h = _convolutions(
-            h, keras.layers.Conv2DTranspose, "deconv", reverse, activation, init
+            h, SubpixelConv2DTranspose, "deconv", reverse, activation, init
         )
         return keras.Model(
             inputs,
-            keras.layers.Conv2D(
+            MatmulConv2D(
                 output_shape[-1],
                 3,
                 padding="same",

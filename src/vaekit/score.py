@@ -76,8 +76,10 @@ def score(
         threshold = checks.number(threshold, "threshold")
     checks.integer(batch_size, "batch_size")
     x = _rows(x)
-    if condition is not None:
+    if condition is not None and model.conditional:
         condition = np.asarray(condition, dtype="float32").reshape(len(x), -1)
+    else:
+        condition = None
     values = _per_example(
         model, x, iw_samples, seed, max_memory, condition=condition, z_mean=False
     )
