@@ -124,8 +124,8 @@ MNIST = {
     "output_bias": "data-mean",
     "iw_samples": 5,
     "lr_schedule": "cosine",
-    "batch_size": 250,
-    "epochs": 40,
+    "batch_size": 100,
+    "epochs": 48,
     "eval_iw_samples": 5000,
 }
 
