@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from peers import write_result
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 _CHILD = """
@@ -92,10 +94,7 @@ def main():
         if "jax" in rates and other in rates:
             results[f"jax_over_{other.replace('-', '_')}"] = rates["jax"] / rates[other]
     results["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    print(json.dumps({k: v for k, v in results.items() if k != "backends"}, indent=2))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as handle:
-        json.dump(results, handle, indent=2)
+    write_result(results, args.out)
 
 
 if __name__ == "__main__":

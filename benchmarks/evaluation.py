@@ -14,7 +14,6 @@ runs in passes of at most `vaekit.evaluate.MAX_ROWS` rows.
 """
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -23,7 +22,7 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import matmul_rate  # noqa: E402
+from peers import matmul_rate, write_result  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -70,10 +69,7 @@ def main():
         # Linux reports KiB
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-    print(json.dumps(result, indent=2))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as handle:
-        json.dump(result, handle, indent=2)
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,14 @@ LAYERS = [(784, 400), (400, 40), (20, 400), (400, 784)]
 FLOPS_PER_IMAGE = train_flops(LAYERS)
 
 
+def write_result(result, path):
+    """Prints `result` and writes it to `path` as JSON (folders made)."""
+    print(json.dumps(result, indent=2))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump(result, handle, indent=2)
+
+
 def matmul_rate(n=1024, repeats=30):
     """GFLOP/s of a jitted n x n float32 matmul (the best of 5 timings)."""
     import jax

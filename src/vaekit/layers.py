@@ -298,19 +298,28 @@ _PHASE_TAPS = np.array(
 )
 
 
+def _bias_and_activation(layer, y):
+    """What a Keras convolution does after its kernel: bias, activation."""
+    if layer.use_bias:
+        y = y + ops.cast(layer.bias, y.dtype)
+    if layer.activation is not None:
+        y = layer.activation(y)
+    return y
+
+
 @keras.saving.register_keras_serializable(package="vaekit")
 class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose`, computed on JAX as a stride-1
-    convolution and a depth-to-space shuffle where it has a 3x3 kernel,
-    stride 2 and "same" padding (the conv VAE's decoder layers).
+    """`keras.layers.Conv2DTranspose`, computed on JAX as one matmul and a
+    depth-to-space shuffle where it has a 3x3 kernel, stride 2 and "same"
+    padding (the conv VAE's decoder layers).
 
     The same layer (weights, config, outputs to float rounding): each of
     the 4 output phases is a 2x2 convolution over the input with taps of the
-    3x3 kernel (Shi et al. 2016, "sub-pixel convolution"). XLA:CPU runs a
-    transposed convolution as an input-dilated convolution, 6-8x slower
-    than TensorFlow's; this form runs at the speed of an ordinary
-    convolution (benchmarks/conv.py). Other shapes, and other backends,
-    use `Conv2DTranspose` itself.
+    3x3 kernel (Shi et al. 2016, "sub-pixel convolution"), and the four are
+    one matmul over the input's 2x2 windows. XLA:CPU runs a transposed
+    convolution as an input-dilated convolution, about 10x slower than
+    TensorFlow's; this form is 4-7x faster than that (benchmarks/conv.py).
+    Other shapes, and other backends, use `Conv2DTranspose` itself.
     """
 
     def _subpixel(self):
@@ -349,11 +358,7 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
         y = ops.reshape(y, (batch, height, width, 2, 2, filters))
         y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
         y = ops.reshape(y, (batch, 2 * height, 2 * width, filters))
-        if self.use_bias:
-            y = y + ops.cast(self.bias, y.dtype)
-        if self.activation is not None:
-            y = self.activation(y)
-        return y
+        return _bias_and_activation(self, y)
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -405,8 +410,4 @@ class MatmulConv2D(keras.layers.Conv2D):
             for b in range(kw):
                 term = u[:, a : a + height, b : b + width, a, b, :]
                 y = term if y is None else y + term
-        if self.use_bias:
-            y = y + ops.cast(self.bias, y.dtype)
-        if self.activation is not None:
-            y = self.activation(y)
-        return y
+        return _bias_and_activation(self, y)
