@@ -20,10 +20,9 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from peers import matmul_rate, write_result
+from peers import FLOPS_PER_IMAGE, LAYERS, matmul_rate, write_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FLOPS_PER_IMAGE = 3.28e6
 BATCH = 128
 
 
@@ -49,7 +48,7 @@ def main():
         w = rng.standard_normal((n_in, n_out)) * 0.05
         return jnp.asarray(w, "float32"), jnp.zeros((n_out,), "float32")
 
-    params = [layer(784, 400), layer(400, 40), layer(20, 400), layer(400, 784)]
+    params = [layer(n_in, n_out) for n_in, n_out in LAYERS]
 
     def loss(params, x, eps):
         (w1, b1), (w2, b2), (w3, b3), (w4, b4) = params
@@ -70,7 +69,7 @@ def main():
     eps = jnp.asarray(rng.standard_normal((BATCH, 20)), "float32")
     step_seconds = _timed(step, params, x, eps, repeats=args.repeats)
 
-    shapes = [(BATCH, 784, 400), (BATCH, 400, 40), (BATCH, 20, 400), (BATCH, 400, 784)]
+    shapes = [(BATCH, n_in, n_out) for n_in, n_out in LAYERS]
     mats = [(jnp.ones((m, k)), jnp.ones((k, n))) for m, k, n in shapes]
 
     @jax.jit
