@@ -3,14 +3,14 @@ measured in one run.
 
     python benchmarks/evaluation.py --mnist-dir DIR [--n 200] [--iw-samples 5000]
 
-`vaekit.evaluate.per_example` with k importance samples on the first `n`
+`vaekit.evaluation.likelihood.per_example` with k importance samples on the first `n`
 binarized MNIST test images, with the default model's architecture
 (784-512-32; the rate does not depend on the weights), timed after a
 compiling pass; its decoder FLOPs per second as a fraction of a jitted
 1024x1024 float32 matmul measured in the same run, and the time the whole
 10,000-image test set would take at that rate; and the process's peak
 resident memory (`getrusage`), which does not grow with `n` or k: the work
-runs in passes of at most `vaekit.evaluate.MAX_ROWS` rows.
+runs in passes of at most `vaekit.evaluation.likelihood.MAX_ROWS` rows.
 """
 
 import argparse
@@ -38,8 +38,8 @@ def main():
         sys.exit(f"{sys.argv[0]}: error: pass --mnist-dir DIR or set VAEKIT_MNIST_DIR")
     from vaekit import data
     from vaekit.config import Config
-    from vaekit.evaluate import per_example, plan_chunks
-    from vaekit.train import build_model
+    from vaekit.evaluation.likelihood import per_example, plan_chunks
+    from vaekit.training.train import build_model
 
     dataset = data.load(args.mnist_dir)
     x = data.binarize(dataset.x_test[: args.n], 0)

@@ -76,7 +76,7 @@ def main():
     args = parser.parse_args()
     if not args.mnist_dir:
         sys.exit(f"{sys.argv[0]}: error: pass --mnist-dir DIR or set VAEKIT_MNIST_DIR")
-    from vaekit import readers
+    from vaekit.data import readers
 
     parts = readers.read_idx_folder(args.mnist_dir)
     images = np.asarray(parts["x_train"][0], dtype=np.uint8)

@@ -10,7 +10,7 @@ with ReLU, a Bernoulli likelihood on greyscale digits, the plain ELBO, Adam
 1. `torch`: a PyTorch baseline written as pytorch/examples writes it (its
    `VAE` module, `loss_function` and `train`/`test` loops; the data from
    arrays through a `DataLoader` instead of torchvision's download);
-2. `vaekit`: `vaekit.train`'s model and batches (`build_model`,
+2. `vaekit`: `vaekit.training.train`'s model and batches (`build_model`,
    `TrainingBatches`) with the `pytorch-examples` preset;
 3. `vaekit_fast`: the same model with vaekit's faster schedule (the
    `pytorch-examples-fast` preset: Adam with a warm-up and a cosine decay,
@@ -150,10 +150,10 @@ def run_vaekit(x_train, x_test, preset, epochs, seed):
     """vaekit's model and training batches, with the settings of `preset`."""
     import keras
 
-    from vaekit.batches import TrainingBatches
     from vaekit.config import resolve
-    from vaekit.evaluate import evaluate
-    from vaekit.train import build_model, init_output_bias
+    from vaekit.evaluation.likelihood import evaluate
+    from vaekit.training.batches import TrainingBatches
+    from vaekit.training.train import build_model, init_output_bias
 
     overrides = {"seed": seed, "backend": "jax"}
     if epochs is not None:
@@ -163,7 +163,7 @@ def run_vaekit(x_train, x_test, preset, epochs, seed):
     steps = -(-len(x_train) // config.batch_size)
     model = build_model(config, x_train.shape[1:], steps)
     if config.output_bias == "data-mean":
-        init_output_bias(model, x_train)  # as vaekit.train does
+        init_output_bias(model, x_train)  # as vaekit.training.train does
     batches = TrainingBatches(x_train, config.batch_size, "none", seed=seed)
     seconds, losses = [], []
     for epoch in range(config.epochs):

@@ -7,7 +7,7 @@
    Keras `fit` on an in-memory array, same model: the cost of vaekit's
    reproducible, resumable batches.
 2. Importance-weighted evaluation (rows/s): the jit-compiled JAX path of
-   `vaekit.evaluate` against eager op-by-op execution of the same method.
+   `vaekit.evaluation.likelihood` against eager op-by-op execution of the same method.
 3. Import time: `import vaekit` against `import keras` (fresh processes).
 """
 
@@ -32,9 +32,9 @@ def _train_rate(model_fn, fit, n, epochs=3):
 def bench_training(x):
     import keras
 
-    from vaekit.batches import TrainingBatches
     from vaekit.config import Config
-    from vaekit.train import build_model
+    from vaekit.training.batches import TrainingBatches
+    from vaekit.training.train import build_model
 
     config = Config()  # the defaults: 784-512-32, IWAE k=5
 
@@ -64,8 +64,8 @@ def bench_evaluate(x):
     import keras
 
     from vaekit.config import Config
-    from vaekit.evaluate import _compiled, _log_weights, plan_chunks
-    from vaekit.train import build_model
+    from vaekit.evaluation.likelihood import _compiled, _log_weights, plan_chunks
+    from vaekit.training.train import build_model
 
     model = build_model(Config(hidden_dims=(512,), latent_dim=32), x.shape[1:])
     xb = keras.ops.convert_to_tensor((x[:2000] > 0.5).astype("float32"))
@@ -122,7 +122,7 @@ def _import_seconds(module, repeats=3):
 def bench_import():
     keras_s = _import_seconds("keras")
     vaekit_s = _import_seconds("vaekit")
-    models_s = _import_seconds("vaekit.models")
+    models_s = _import_seconds("vaekit.model.vae")
     return {
         "import_keras_s": keras_s,
         "import_vaekit_s": vaekit_s,

@@ -13,7 +13,7 @@ processes, one per backend, started together:
   learned standard deviation per feature.
 - Every backend loads those files with `safe_mode=True` and measures them:
   encoder and decoder outputs, the ELBO and importance weights for fixed
-  numpy noise, and `vaekit.evaluate.evaluate`.
+  numpy noise, and `vaekit.evaluation.likelihood.evaluate`.
 - TensorFlow (keras imported before vaekit) and PyTorch (KERAS_BACKEND=torch)
   fit the loaded models one more epoch, save their copies and measure them;
   then every backend loads the other backends' copies and measures them.
@@ -75,8 +75,8 @@ import keras
 import numpy as np
 
 from vaekit import data
-from vaekit.evaluate import evaluate
-from vaekit.models import VAE, build_decoder, build_encoder
+from vaekit.evaluation.likelihood import evaluate
+from vaekit.model.vae import VAE, build_decoder, build_encoder
 
 backend = keras.backend.backend()
 info["backend"] = backend
@@ -125,7 +125,7 @@ def load(name):
 
 def build(arch):
     if arch == "table":
-        from vaekit.layers import DataTransform
+        from vaekit.model.layers import DataTransform
 
         table = DATA["table"][1]
         transform = DataTransform(

@@ -1,10 +1,10 @@
-"""Tests of vaekit.batches: every row once per epoch, reshuffled, the same
+"""Tests of vaekit.training.batches: every row once per epoch, reshuffled, the same
 batches for a resumed run, fresh dynamic binarization."""
 
 import numpy as np
 import pytest
 
-from vaekit.batches import TrainingBatches
+from vaekit.training.batches import TrainingBatches
 
 
 def _epoch(batches):
@@ -97,7 +97,7 @@ def test_skip_finishes_an_interrupted_epoch():
 def test_batches_feed_keras_fit():
     import keras
 
-    from vaekit.models import VAE, build_decoder, build_encoder
+    from vaekit.model.vae import VAE, build_decoder, build_encoder
 
     x = np.random.default_rng(0).random((10, 3)).astype(np.float32)
     batches = TrainingBatches(x, 4, seed=0)

@@ -1,4 +1,4 @@
-"""vaekit.callbacks: the training supervisor's epoch work, driven through
+"""vaekit.training.callbacks: the training supervisor's epoch work, driven through
 its Keras hooks with chosen logs: history rows, checkpoints, early stopping,
 divergence, signals and the log line. Whole runs are in test_train.py."""
 
@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from vaekit import runs
-from vaekit.batches import TrainingBatches
-from vaekit.callbacks import COLLAPSE_EPOCHS, HISTORY_KEYS, TrainingSupervisor
-from vaekit.checkpoint import load_checkpoint
 from vaekit.config import Config
+from vaekit.training.batches import TrainingBatches
+from vaekit.training.callbacks import COLLAPSE_EPOCHS, HISTORY_KEYS, TrainingSupervisor
+from vaekit.training.checkpoint import load_checkpoint
 
 STEPS = 3
 
 
 @pytest.fixture()
 def model():
-    from vaekit.train import build_model
+    from vaekit.training.train import build_model
 
     return build_model(Config(hidden_dims=(4,), latent_dim=2), (5,), STEPS)
 

@@ -1,4 +1,4 @@
-"""vaekit.checkpoint: the checkpoint file restores every variable, refuses
+"""vaekit.training.checkpoint: the checkpoint file restores every variable, refuses
 what does not match, and the signal guard turns SIGINT/SIGTERM into a
 clean stop. Resuming whole runs is tested in test_train.py."""
 
@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 
 from vaekit import VaekitError, runs
-from vaekit.checkpoint import (
+from vaekit.config import Config
+from vaekit.training.checkpoint import (
     SignalGuard,
     Stop,
     TrainingInterrupted,
     load_checkpoint,
     save_checkpoint,
 )
-from vaekit.config import Config
 
 
 def _model(hidden_dims=(8,)):
-    from vaekit.train import build_model
+    from vaekit.training.train import build_model
 
     config = Config(hidden_dims=hidden_dims, latent_dim=2, epochs=2)
     return build_model(config, (6,), steps_per_epoch=3)
@@ -111,6 +111,6 @@ def test_training_interrupted_says_how_to_resume():
     assert mid.exit_code == 130
     end = TrainingInterrupted(signal.SIGTERM, "runs/a", 4, 0)
     assert "after epoch 4" in str(end) and end.exit_code == 143
-    from vaekit import train
+    from vaekit.training import train
 
     assert train.TrainingInterrupted is TrainingInterrupted

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from vaekit import VaekitError
-from vaekit.cli import main
+from vaekit.cli.main import main
 
 LATENT = 2
 HIDDEN = 32
@@ -37,13 +37,13 @@ def _vaekit_command():
     if os.path.isfile(script):
         return [script]
     found = shutil.which("vaekit")
-    return [found] if found else [sys.executable, "-m", "vaekit.cli"]
+    return [found] if found else [sys.executable, "-m", "vaekit.cli.main"]
 
 
 def _run(args, cwd=None):
     env = dict(os.environ, KERAS_BACKEND="jax")
     return subprocess.run(
-        [sys.executable, "-m", "vaekit.cli", *args],
+        [sys.executable, "-m", "vaekit.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -228,7 +228,7 @@ def test_encode_matches_model_encode(model_path, digits_x, tmp_path, suffix, cap
         table = np.loadtxt(out, delimiter=",", skiprows=1)
     assert table.shape == (1797, 2 * LATENT)
 
-    from vaekit.models import load_model
+    from vaekit.model.vae import load_model
 
     z_mean, z_log_var = load_model(model_path).encode(digits_x)
     expected = np.concatenate([z_mean, z_log_var], axis=1)
@@ -240,7 +240,7 @@ def test_encode_reshapes_flat_data_to_the_model(model_path, digits_x, tmp_path):
     np.save(flat, digits_x.reshape(len(digits_x), -1)[:50])
     out = tmp_path / "z.npy"
     assert main(["encode", model_path, "--data", str(flat), "--output", str(out)]) == 0
-    from vaekit.models import load_model
+    from vaekit.model.vae import load_model
 
     z_mean, _ = load_model(model_path).encode(digits_x[:50])
     np.testing.assert_allclose(np.load(out)[:, :LATENT], z_mean, rtol=1e-5, atol=1e-5)
@@ -291,7 +291,7 @@ def test_help_imports_neither_keras_nor_numpy():
     module (keras alone takes seconds)."""
     code = (
         "import sys\n"
-        "from vaekit.cli import build_parser\n"
+        "from vaekit.cli.main import build_parser\n"
         "for argv in (['--help'], ['train', '--help'], ['plot', 'manifold', '-h']):\n"
         "    try:\n"
         "        build_parser().parse_args(argv)\n"
@@ -714,7 +714,7 @@ OPTIONAL_BAD_INPUTS = {
 
 def _commands():
     """The subcommands `vaekit --help` lists."""
-    from vaekit.cli import build_parser
+    from vaekit.cli.main import build_parser
 
     actions = build_parser()._subparsers._group_actions
     return {name for action in actions for name in action.choices}

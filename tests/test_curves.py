@@ -1,10 +1,11 @@
-"""Tests of vaekit.curves: the figures of a run's history."""
+"""Tests of vaekit.viz.curves: the figures of a run's history."""
 
 import numpy as np
 import pytest
 
-from vaekit import VaekitError, curves
-from vaekit.plots import _pyplot
+from vaekit import VaekitError
+from vaekit.viz import curves
+from vaekit.viz.figures import _pyplot
 
 
 def test_training_curves_draw_the_history(tmp_path):

@@ -1,4 +1,4 @@
-"""vaekit.diskarray: a `.npy` read a batch at a time.
+"""vaekit.data.diskarray: a `.npy` read a batch at a time.
 
 Every read is checked against `numpy.load` of the same file; training,
 evaluation and scoring from a `.npy` must give what the same data in memory
@@ -13,10 +13,10 @@ import pytest
 from vaekit import VaekitError
 from vaekit import data as data_lib
 from vaekit.config import Config
-from vaekit.diskarray import DiskArray, open_npy
-from vaekit.evaluate import evaluate, per_example
-from vaekit.score import score
-from vaekit.train import build_model, train
+from vaekit.data.diskarray import DiskArray, open_npy
+from vaekit.evaluation.likelihood import evaluate, per_example
+from vaekit.evaluation.scores import score
+from vaekit.training.train import build_model, train
 
 
 def _scaled(a):

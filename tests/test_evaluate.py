@@ -1,4 +1,4 @@
-"""vaekit.evaluate against the exact log-likelihood of probabilistic PCA.
+"""vaekit.evaluation.likelihood against the exact log-likelihood of probabilistic PCA.
 
 With a linear-Gaussian decoder p(x|z) = N(W z + b, sigma^2 I) and the prior
 N(0, I), the marginal is p(x) = N(b, W W^T + sigma^2 I) and the posterior is
@@ -15,14 +15,14 @@ import pytest
 from keras import ops
 from scipy import special, stats
 
-from vaekit.evaluate import (
+from vaekit.evaluation.likelihood import (
     ACTIVE_UNIT_THRESHOLD,
     MAX_ROWS,
     _bytes_per_row,
     evaluate,
     plan_chunks,
 )
-from vaekit.models import VAE
+from vaekit.model.vae import VAE
 
 D, L, SIGMA = 6, 2, 0.5
 

@@ -1,4 +1,4 @@
-"""vaekit.files: atomic output and the CSV writer."""
+"""vaekit.io: atomic output and the CSV writer."""
 
 import csv
 import os
@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from vaekit import VaekitError, files
+from vaekit import VaekitError
+from vaekit import io as files
 
 
 def test_write_csv_round_trips_float32(tmp_path):

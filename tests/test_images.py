@@ -1,4 +1,4 @@
-"""vaekit.images: tiling, grey levels and PNG bytes, in numpy alone."""
+"""vaekit.viz.tiles: tiling, grey levels and PNG bytes, in numpy alone."""
 
 import io
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaekit import images
+from vaekit.viz import tiles as images
 
 
 def test_tile_images_places_every_tile():

@@ -78,7 +78,7 @@ def test_import_vaekit_then_plain_keras_loads_a_model(tmp_path):
     )
     info = _last_json(out)
     assert info == {
-        "class": "vaekit.models.VAE",
+        "class": "vaekit.model.vae.VAE",
         "likelihood": "gaussian",
         "backend": "jax",
         "finder_left": [],
@@ -99,7 +99,7 @@ def test_import_vaekit_does_not_import_keras(tmp_path):
         import vaekit
         print(json.dumps({
             "keras": "keras" in sys.modules,
-            "models": "vaekit.models" in sys.modules,
+            "models": "vaekit.model.vae" in sys.modules,
             "finders": [type(f).__name__ for f in sys.meta_path].count(
                 "_RegisterWithKeras"),
             "version": vaekit.__version__,
@@ -122,7 +122,7 @@ def test_importing_keras_first_registers_at_once(tmp_path):
         import keras
         import vaekit
         print(json.dumps({
-            "models": "vaekit.models" in sys.modules,
+            "models": "vaekit.model.vae" in sys.modules,
             "VAE": str(keras.saving.get_registered_object("vaekit>VAE")),
             "Sampling": str(keras.saving.get_registered_object("vaekit>Sampling")),
             "finders": [type(f).__name__ for f in sys.meta_path].count(
@@ -133,8 +133,8 @@ def test_importing_keras_first_registers_at_once(tmp_path):
     )
     assert _last_json(out) == {
         "models": True,
-        "VAE": "<class 'vaekit.models.VAE'>",
-        "Sampling": "<class 'vaekit.layers.Sampling'>",
+        "VAE": "<class 'vaekit.model.vae.VAE'>",
+        "Sampling": "<class 'vaekit.model.layers.Sampling'>",
         "finders": 0,
     }
 
@@ -148,8 +148,8 @@ def test_importing_keras_first_registers_at_once(tmp_path):
         # vaekit modules that import keras while they are half-initialized:
         # registration must wait until they finish.
         "from vaekit import losses",
-        "import vaekit.layers",
-        "import vaekit.models",
+        "import vaekit.model.layers",
+        "import vaekit.model.vae",
     ],
 )
 def test_every_import_order_registers_without_warning(tmp_path, first):
@@ -173,7 +173,7 @@ def test_every_import_order_registers_without_warning(tmp_path, first):
         tmp_path,
     )
     assert _last_json(out) == {
-        "VAE": "<class 'vaekit.models.VAE'>",
+        "VAE": "<class 'vaekit.model.vae.VAE'>",
         "finders": 0,
         # keras keeps its own loader and spec: the wrapper is gone
         "loader": "SourceFileLoader",
@@ -201,7 +201,7 @@ def test_the_backend_chosen_after_import_vaekit_is_used(tmp_path):
     )
     assert _last_json(out) == {
         "backend": "torch",
-        "VAE": "<class 'vaekit.models.VAE'>",
+        "VAE": "<class 'vaekit.model.vae.VAE'>",
     }
 
 
@@ -213,7 +213,7 @@ def test_a_failed_registration_warns_and_keeps_keras_importable(tmp_path):
 
         real = importlib.import_module
         def failing(name, *args, **kwargs):
-            if name == "vaekit.models":
+            if name == "vaekit.model.vae":
                 raise ImportError("simulated failure")
             return real(name, *args, **kwargs)
         importlib.import_module = failing
@@ -236,7 +236,7 @@ def test_a_failed_registration_warns_and_keeps_keras_importable(tmp_path):
     assert info["finders"] == 0
     assert len(info["warnings"]) == 1
     assert "simulated failure" in info["warnings"][0]
-    assert "vaekit.models" in info["warnings"][0]
+    assert "vaekit.model.vae" in info["warnings"][0]
 
 
 def test_other_imports_pass_through_untouched(tmp_path):
@@ -268,8 +268,8 @@ def test_cli_help_does_not_import_keras(tmp_path):
     out = _python(
         """
         import json, sys
-        import vaekit.cli
-        vaekit.cli.build_parser()
+        import vaekit.cli.main
+        vaekit.cli.main.build_parser()
         print(json.dumps({"keras": "keras" in sys.modules,
                           "tensorflow": "tensorflow" in sys.modules}))
         """,
@@ -277,7 +277,7 @@ def test_cli_help_does_not_import_keras(tmp_path):
     )
     assert _last_json(out) == {"keras": False, "tensorflow": False}
     result = subprocess.run(
-        [sys.executable, "-m", "vaekit.cli", "--help"],
+        [sys.executable, "-m", "vaekit.cli.main", "--help"],
         capture_output=True,
         text=True,
         timeout=120,

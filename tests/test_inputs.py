@@ -1,11 +1,12 @@
-"""vaekit.inputs: a model and the data to apply it to, loaded together."""
+"""vaekit.model.inputs: a model and the data to apply it to, loaded together."""
 
 import sys
 
 import numpy as np
 import pytest
 
-from vaekit import VaekitError, inputs
+from vaekit import VaekitError
+from vaekit.model import inputs
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +14,7 @@ def model_file(tmp_path_factory):
     """An untrained VAE for 8x8 images (the shape of the `digits` data)."""
     import keras
 
-    from vaekit.models import VAE, build_decoder, build_encoder
+    from vaekit.model.vae import VAE, build_decoder, build_encoder
 
     keras.utils.set_random_seed(0)
     model = VAE(build_encoder((8, 8), (16,), 2), build_decoder((8, 8), (16,), 2))
@@ -64,7 +65,7 @@ def test_load_model_checks_the_file_before_importing_keras(tmp_path):
 
     code = (
         "import sys\n"
-        "from vaekit import VaekitError, inputs\n"
+        "from vaekit import VaekitError\nfrom vaekit.model import inputs\n"
         "try:\n"
         f"    inputs.load_model({str(tmp_path / 'missing.keras')!r})\n"
         "except VaekitError:\n"

@@ -1,4 +1,4 @@
-"""vaekit.latent: the grid and traversal values, traversal order,
+"""vaekit.viz.latent: the grid and traversal values, traversal order,
 interpolation codes and principal components."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from vaekit import latent
+from vaekit.viz import latent
 
 
 def test_grid_values_are_prior_quantiles():

@@ -1,4 +1,4 @@
-"""vaekit.layers: Sampling (noise per row and unit, its statistics, config)
+"""vaekit.model.layers: Sampling (noise per row and unit, its statistics, config)
 and DataTransform (standardisation, one-hot columns, likelihood, inverse)."""
 
 import math
@@ -9,7 +9,7 @@ import pytest
 from keras import ops
 from scipy import special, stats
 
-from vaekit.layers import (
+from vaekit.model.layers import (
     DataTransform,
     MatmulConv2D,
     Sampling,

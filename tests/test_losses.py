@@ -1,4 +1,4 @@
-"""vaekit.losses against numpy/scipy references and as properties."""
+"""vaekit.model.losses against numpy/scipy references and as properties."""
 
 import math
 
@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from keras import ops
 from scipy import special, stats
 
-from vaekit.losses import (
+from vaekit.model.losses import (
     bernoulli_log_likelihood,
     gaussian_kl,
     gaussian_log_likelihood,

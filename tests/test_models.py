@@ -1,4 +1,4 @@
-"""vaekit.models: the VAE's arguments, training, inference, saving (the
+"""vaekit.model.vae: the VAE's arguments, training, inference, saving (the
 networks are tested in test_networks.py)."""
 
 import json
@@ -16,8 +16,8 @@ from keras import ops
 from scipy import special, stats
 
 import vaekit
-from vaekit.layers import DataTransform
-from vaekit.models import (
+from vaekit.model.layers import DataTransform
+from vaekit.model.vae import (
     LOG_VAR_RATE,
     MIN_DECODER_STD,
     VAE,
@@ -298,7 +298,7 @@ LOAD_SCRIPT = textwrap.dedent(
     import json, os, sys
     os.environ["KERAS_BACKEND"] = "jax"
     import keras, numpy as np
-    import vaekit.models  # registers vaekit>VAE with Keras, as any plugin must
+    import vaekit.model.vae  # registers vaekit>VAE with Keras, as any plugin must
     folder = sys.argv[1]
     model = keras.saving.load_model(
         os.path.join(folder, "model.keras"), safe_mode=True
@@ -331,7 +331,7 @@ def test_save_and_load_in_another_process(trained, x, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     info = json.loads((tmp_path / "info.json").read_text())
-    assert info["class"] == "vaekit.models.VAE"
+    assert info["class"] == "vaekit.model.vae.VAE"
     assert info["config"] == {
         "likelihood": "bernoulli",
         "beta": 1.0,
@@ -568,7 +568,7 @@ def table(n=60, seed=0):
 
 
 def transform_vae(x, seed=0, **kwargs):
-    """A Gaussian VAE built as `vaekit.train` builds one for a table."""
+    """A Gaussian VAE built as `vaekit.training.train` builds one for a table."""
     keras.utils.set_random_seed(seed)
     transform = DataTransform(
         x.shape[1:],
@@ -697,7 +697,7 @@ def class_data(n=120, seed=0):
 
 
 def conditional_vae(condition, data_shape=(D,), transform=None, seed=0, **kwargs):
-    """Encoder and decoder conditioned as `vaekit.train.build_model` does."""
+    """Encoder and decoder conditioned as `vaekit.training.train.build_model` does."""
     keras.utils.set_random_seed(seed)
     copy = DataTransform.from_config(condition.get_config())
     copy.set_weights(condition.get_weights())

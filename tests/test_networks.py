@@ -1,11 +1,11 @@
-"""vaekit.networks: the encoder and decoder, their shapes, parameter counts,
+"""vaekit.model.networks: the encoder and decoder, their shapes, parameter counts,
 seeds, dropout and argument checks."""
 
 import keras
 import numpy as np
 import pytest
 
-from vaekit.networks import build_decoder, build_encoder
+from vaekit.model.networks import build_decoder, build_encoder
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_layer_names_are_those_saved_models_hold(
 
 def test_models_and_the_package_still_name_the_builders():
     import vaekit
-    import vaekit.models
+    import vaekit.model.vae
 
-    assert vaekit.models.build_encoder is build_encoder is vaekit.build_encoder
-    assert vaekit.models.build_decoder is build_decoder is vaekit.build_decoder
+    assert vaekit.model.vae.build_encoder is build_encoder is vaekit.build_encoder
+    assert vaekit.model.vae.build_decoder is build_decoder is vaekit.build_decoder

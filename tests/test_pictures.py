@@ -1,4 +1,4 @@
-"""vaekit.pictures: a run's pictures, drawn from the model and the held-out
+"""vaekit.viz.run_pictures: a run's pictures, drawn from the model and the held-out
 data, and the index of titles and captions that the report reads. The
 tabular case is in test_report.py."""
 
@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaekit import images, latent, plots, runs
-from vaekit.pictures import write_run_pictures
+from vaekit import runs
+from vaekit.viz import figures as plots
+from vaekit.viz import latent
+from vaekit.viz import tiles as images
+from vaekit.viz.run_pictures import write_run_pictures
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +22,7 @@ def model2():
     does not need a good model)."""
     import keras
 
-    from vaekit.models import VAE, build_decoder, build_encoder
+    from vaekit.model.vae import VAE, build_decoder, build_encoder
 
     keras.utils.set_random_seed(0)
     shape = (6, 6, 1)
@@ -115,7 +118,7 @@ def test_a_history_with_unit_kl_gets_the_kl_per_unit_picture(tmp_path, model2):
     with Image.open(os.path.join(run, runs.PLOTS, "kl_per_unit.png")) as img:
         assert img.size[0] > 500
     # The report shows it with its title and caption.
-    from vaekit.report import build_report
+    from vaekit.viz.report import build_report
 
     html = build_report(run)
     assert "KL per latent unit" in html and "posterior collapse" in html

@@ -13,14 +13,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaekit import VaekitError, files, images, latent, plots
-from vaekit.cli import main
+from vaekit import VaekitError
+from vaekit import io as files
+from vaekit.cli.main import main
+from vaekit.viz import figures as plots
+from vaekit.viz import latent
+from vaekit.viz import tiles as images
 
 
 def _fit(x, latent_dim, likelihood="bernoulli", epochs=2, seed=0):
     import keras
 
-    from vaekit.models import VAE, build_decoder, build_encoder
+    from vaekit.model.vae import VAE, build_decoder, build_encoder
 
     keras.utils.set_random_seed(seed)
     shape = x.shape[1:]

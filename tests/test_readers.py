@@ -1,4 +1,4 @@
-"""Tests of vaekit.readers, through `vaekit.data.load`: every format on data
+"""Tests of vaekit.data.readers, through `vaekit.data.load`: every format on data
 made here, and property tests that random arrays round-trip and random or
 damaged bytes fail only with VaekitError."""
 
@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from vaekit import VaekitError, data, readers
+from vaekit import VaekitError, data
+from vaekit.data import readers
 
 # -- writers ------------------------------------------------------------
 

@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaekit import VaekitError, pictures, report, runs
-from vaekit.cli import main
+from vaekit import VaekitError, runs
+from vaekit.cli.main import main
+from vaekit.viz import report
+from vaekit.viz import run_pictures as pictures
 
 IMAGE_PICTURES = {
     "training_curves.png",
@@ -171,7 +173,8 @@ def test_traversal_caption_names_the_rows_in_order_of_activity(run20):
     z_mean over the run's held-out data."""
     import re
 
-    from vaekit import data, train
+    from vaekit import data
+    from vaekit.training import train
 
     model = runs.load_model(run20)
     settings = runs.load_config(run20)
@@ -217,7 +220,7 @@ def test_report_of_a_bare_folder_and_bad_folders(tmp_path):
 def test_tabular_runs_get_the_pictures_that_fit(tmp_path):
     import keras
 
-    from vaekit.models import VAE, build_decoder, build_encoder
+    from vaekit.model.vae import VAE, build_decoder, build_encoder
 
     keras.utils.set_random_seed(0)
     model = VAE(

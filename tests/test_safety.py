@@ -1,4 +1,4 @@
-"""vaekit.safety: genuine model files pass, crafted ones are refused.
+"""vaekit.model.safety: genuine model files pass, crafted ones are refused.
 
 The genuine files are real `model.save` outputs of every model option; the
 crafted ones are a genuine archive with its config.json rewritten (in the
@@ -21,8 +21,8 @@ import pytest
 
 import vaekit
 from vaekit import VaekitError, checks
-from vaekit.models import VAE, build_decoder, build_encoder, load_model
-from vaekit.safety import check_archive
+from vaekit.model.safety import check_archive
+from vaekit.model.vae import VAE, build_decoder, build_encoder, load_model
 
 VECTOR, IMAGE = (8,), (8, 8, 1)
 
@@ -130,7 +130,7 @@ def test_genuine_models_name_only_the_expected_objects(genuine):
     for path in genuine.values():
         _objects(_config(path), found)
     assert found == {
-        ("vaekit.models", "VAE", "vaekit>VAE"),
+        ("vaekit.model.vae", "VAE", "vaekit>VAE"),
         ("keras.src.models.functional", "Functional", "Functional"),
         ("keras", "DTypePolicy", None),
         ("keras.layers", "InputLayer", None),
@@ -139,8 +139,12 @@ def test_genuine_models_name_only_the_expected_objects(genuine):
         ("keras.layers", "Flatten", None),
         ("keras.layers", "Reshape", None),
         ("keras.layers", "Conv2D", None),
-        ("vaekit.layers", "SubpixelConv2DTranspose", "vaekit>SubpixelConv2DTranspose"),
-        ("vaekit.layers", "MatmulConv2D", "vaekit>MatmulConv2D"),
+        (
+            "vaekit.model.layers",
+            "SubpixelConv2DTranspose",
+            "vaekit>SubpixelConv2DTranspose",
+        ),
+        ("vaekit.model.layers", "MatmulConv2D", "vaekit>MatmulConv2D"),
         ("keras.initializers", "GlorotUniform", None),
         ("keras.initializers", "Zeros", None),
         ("keras.optimizers", "Adam", None),
@@ -530,7 +534,7 @@ def test_cli_refuses_with_one_line_and_writes_nothing(name, base, tmp_path):
     env = dict(os.environ, KERAS_BACKEND="jax")
     args = [a.format(model=path) for a in CLI_CASES[name]]
     result = subprocess.run(
-        [sys.executable, "-m", "vaekit.cli", *args],
+        [sys.executable, "-m", "vaekit.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=300,

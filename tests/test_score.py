@@ -1,7 +1,7 @@
-"""vaekit.score and `vaekit score`: per-example anomaly scores.
+"""vaekit.evaluation.scores and `vaekit score`: per-example anomaly scores.
 
 The per-example values are checked three ways: their means are
-`vaekit.evaluate.evaluate`'s figures; for a linear-Gaussian model the
+`vaekit.evaluation.likelihood.evaluate`'s figures; for a linear-Gaussian model the
 negative ELBO is checked against its closed form (numpy) and the
 reconstruction error exactly; and a VAE trained on digits must rank uniform
 noise images above held-out digits.
@@ -18,12 +18,12 @@ from scipy import stats
 
 from vaekit import data as data_lib
 from vaekit import runs
-from vaekit.cli import main
+from vaekit.cli.main import main
 from vaekit.config import Config
-from vaekit.evaluate import evaluate
-from vaekit.models import VAE
-from vaekit.score import SCORES, infer_threshold, score
-from vaekit.train import EVAL_SEED, prepare, train
+from vaekit.evaluation.likelihood import evaluate
+from vaekit.evaluation.scores import SCORES, infer_threshold, score
+from vaekit.model.vae import VAE
+from vaekit.training.train import EVAL_SEED, prepare, train
 
 D, L, SIGMA = 5, 2, 0.5
 
@@ -266,7 +266,7 @@ def test_train_stores_the_training_splits_scores(digits_run):
 
 
 def test_train_scores_a_sample_of_larger_data(tmp_path, monkeypatch):
-    from vaekit import train as train_lib
+    from vaekit.training import train as train_lib
 
     monkeypatch.setattr(train_lib, "TRAIN_SCORES_MAX_ROWS", 100)
     config = Config(data="digits", epochs=1, hidden_dims=(16,), latent_dim=2)

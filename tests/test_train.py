@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from vaekit import VaekitError
-from vaekit.checkpoint import load_checkpoint
 from vaekit.config import Config
 from vaekit.runs import CHECKPOINT
-from vaekit.train import build_model, init_output_bias, make_optimizer, train
+from vaekit.training.checkpoint import load_checkpoint
+from vaekit.training.train import build_model, init_output_bias, make_optimizer, train
 
 # Small but with enough steps per epoch that a signal lands mid-epoch.
 ARGS = [
@@ -53,7 +53,7 @@ def data_file(tmp_path_factory):
 def _run_cli(args, **kwargs):
     env = dict(os.environ, KERAS_BACKEND="jax")
     return subprocess.Popen(
-        [sys.executable, "-m", "vaekit.cli", *args],
+        [sys.executable, "-m", "vaekit.cli.main", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -63,7 +63,7 @@ def _run_cli(args, **kwargs):
 
 
 def _weights(run):
-    from vaekit.models import load_model
+    from vaekit.model.vae import load_model
 
     return load_model(os.path.join(run, "model.keras")).get_weights()
 
@@ -322,7 +322,7 @@ def test_a_log_file_gets_one_line_per_epoch(data_file, tmp_path, capsys):
 
 
 def test_auto_verbosity_draws_the_bar_only_on_a_terminal():
-    from vaekit.train import _verbosity
+    from vaekit.training.train import _verbosity
 
     class Stream:
         def __init__(self, tty):
@@ -379,7 +379,7 @@ os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 os.environ["KERAS_BACKEND"] = "jax"
 import jax
 import keras
-from vaekit import train as train_lib
+from vaekit.training import train as train_lib
 from vaekit.config import Config
 seen, distribute = [], train_lib.distribute
 def spy(*args):
@@ -521,7 +521,7 @@ def test_two_processes_train_one_model_as_one_process_does(tmp_path):
 
 
 def _tutorial_run(tmp_path, epochs):
-    from vaekit import cli
+    from vaekit.cli import main as cli_main
 
     run = str(tmp_path / "tutorial")
     args = [
@@ -541,7 +541,7 @@ def _tutorial_run(tmp_path, epochs):
     ]
     if epochs is not None:
         args += ["--epochs", str(epochs)]
-    assert cli.main(args) == 0
+    assert cli_main.main(args) == 0
     return run
 
 
@@ -549,7 +549,7 @@ def _latent_class_separation(run):
     """Nearest-centroid accuracy of the digit classes in the 2-D z_mean space
     of the validation digits (chance: 0.1)."""
     from vaekit.data import load, train_validation_split
-    from vaekit.models import load_model
+    from vaekit.model.vae import load_model
 
     model = load_model(os.path.join(run, "model.keras"))
     data = load("mnist5k")
@@ -584,10 +584,10 @@ def test_tutorial_preset_full(tmp_path):
 def test_default_run_full(tmp_path):
     """`vaekit train` with no arguments (about 5 minutes): a real held-out
     log-likelihood on binarized digits."""
-    from vaekit import cli
+    from vaekit.cli import main as cli_main
 
     run = str(tmp_path / "default")
-    assert cli.main(["train", "--output", run, "--quiet"]) == 0
+    assert cli_main.main(["train", "--output", run, "--quiet"]) == 0
     metrics = json.load(open(os.path.join(run, "metrics.json")))
     assert metrics["binarize"] in ("static", "dynamic")
     assert metrics["elbo"] <= metrics["log_likelihood"]
@@ -652,7 +652,7 @@ def test_free_bits_keep_the_units_of_a_collapsing_run(tmp_path, capsys):
         assert 0 < kl_true < 4.0
     with open(os.path.join(run, "config.toml")) as handle:
         assert "free_bits = 1.0" in handle.read()
-    from vaekit.models import load_model
+    from vaekit.model.vae import load_model
 
     assert load_model(os.path.join(run, "model.keras")).free_bits == 1.0
 
@@ -667,9 +667,9 @@ CONTINUOUS = {"data": "digits", "likelihood": "gaussian", "binarize": "none"}
 
 
 def _check_continuous_run(run, metrics):
-    from vaekit.evaluate import per_example
-    from vaekit.inputs import load_model
-    from vaekit.train import load_dataset, prepare
+    from vaekit.evaluation.likelihood import per_example
+    from vaekit.model.inputs import load_model
+    from vaekit.training.train import load_dataset, prepare
 
     history = _history(run)
     model = load_model(os.path.join(run, "model.keras"))
@@ -728,7 +728,7 @@ def _conditional_accuracy(run):
     from sklearn.linear_model import LogisticRegression
 
     from vaekit import data as data_lib
-    from vaekit.inputs import load_model
+    from vaekit.model.inputs import load_model
 
     model = load_model(os.path.join(run, "model.keras"))
     assert model.conditional and model.num_classes == 10

@@ -7,9 +7,9 @@ importing keras itself, and the CLI can still choose the backend after
 ``import vaekit``.
 
 Keras finds vaekit's serializable classes (`VAE`, `Sampling`) once
-`vaekit.models` is imported, and vaekit makes sure that happens as soon as
+`vaekit.model.vae` is imported, and vaekit makes sure that happens as soon as
 keras is loaded: at once if keras was imported before vaekit, else through
-an import hook that imports `vaekit.models` right after keras itself has
+an import hook that imports `vaekit.model.vae` right after keras itself has
 finished loading. So ``import vaekit; import keras;
 keras.saving.load_model("model.keras")`` works in a fresh process, and
 ``import vaekit`` alone still does not import keras.
@@ -70,18 +70,18 @@ class VaekitError(Exception):
 
 
 _PUBLIC = {
-    "Sampling": "vaekit.layers",
-    "build_encoder": "vaekit.models",
-    "build_decoder": "vaekit.models",
-    "VAE": "vaekit.models",
-    "load_model": "vaekit.models",
-    "losses": "vaekit.losses",
-    "evaluate": "vaekit.evaluate",
-    "score": "vaekit.score",
+    "Sampling": "vaekit.model.layers",
+    "build_encoder": "vaekit.model.vae",
+    "build_decoder": "vaekit.model.vae",
+    "VAE": "vaekit.model.vae",
+    "load_model": "vaekit.model.vae",
+    "losses": "vaekit.model.losses",
+    "evaluate": "vaekit.evaluation.likelihood",
+    "score": "vaekit.evaluation.scores",
     "data": "vaekit.data",
-    "plots": "vaekit.plots",
+    "plots": "vaekit.viz.figures",
     "config": "vaekit.config",
-    "train": "vaekit.train",
+    "train": "vaekit.training.train",
     "Config": "vaekit.config",
 }
 
@@ -92,7 +92,7 @@ def __getattr__(name):
     if name not in _PUBLIC:
         raise AttributeError(f"module 'vaekit' has no attribute {name!r}")
     module = importlib.import_module(_PUBLIC[name])
-    value = module if module.__name__ == f"vaekit.{name}" else getattr(module, name)
+    value = getattr(module, name, module) if hasattr(module, name) else module
     globals()[name] = value
     return value
 
@@ -105,21 +105,21 @@ def __dir__():
 #
 # Keras resolves `"registered_name": "vaekit>VAE"` in a `.keras` file only if
 # the decorator `register_keras_serializable` has run, i.e. once
-# `vaekit.models` is imported. Importing it here would import keras (seconds,
+# `vaekit.model.vae` is imported. Importing it here would import keras (seconds,
 # and it fixes the backend before the CLI has read `--backend`), so instead a
 # finder on `sys.meta_path` waits for keras: it wraps the loader of the
 # top-level `keras` module and, once keras' own `exec_module` has finished,
-# imports `vaekit.models` and removes itself.
+# imports `vaekit.model.vae` and removes itself.
 #
 # It also wraps the loaders of vaekit's own submodules, for one reason: when a
-# vaekit module that imports keras (say `vaekit.losses`) is itself loaded
+# vaekit module that imports keras (say `vaekit.model.losses`) is itself loaded
 # first, keras finishes loading while that module is half-initialized, and
-# importing `vaekit.models` then (which does `from vaekit.losses import ...`)
+# importing `vaekit.model.vae` then (which does `from vaekit.model.losses import ...`)
 # would fail. Registration waits until no wrapped module is still loading.
 
 
 class _RegisterWithKeras(importlib.abc.MetaPathFinder):
-    """Imports `vaekit.models` as soon as keras is loaded (see above)."""
+    """Imports `vaekit.model.vae` as soon as keras is loaded (see above)."""
 
     def __init__(self):
         self._lock = threading.RLock()
@@ -161,21 +161,21 @@ class _RegisterWithKeras(importlib.abc.MetaPathFinder):
             self._loading += delta
 
     def maybe_register(self):
-        """Imports `vaekit.models` if keras is loaded and no wrapped module
+        """Imports `vaekit.model.vae` if keras is loaded and no wrapped module
         is half-initialized; then uninstalls the finder."""
         with self._lock:
             if self._loading or "keras" not in sys.modules:
                 return
             self.uninstall()
-        if "vaekit.models" in sys.modules:
+        if "vaekit.model.vae" in sys.modules:
             return
         try:
-            importlib.import_module("vaekit.models")
+            importlib.import_module("vaekit.model.vae")
         except Exception as exc:  # never break the user's `import keras`
             warnings.warn(
                 f"vaekit could not register its classes with keras "
                 f"({type(exc).__name__}: {exc}); `keras.saving.load_model` will "
-                "not find vaekit's VAE until `vaekit.models` imports",
+                "not find vaekit's VAE until `vaekit.model.vae` imports",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -215,7 +215,7 @@ class _NotifyingLoader(importlib.abc.Loader):
 if "keras" in sys.modules:
     # Keras is loaded already (its backend fixed): register vaekit's classes
     # with it now, at no import cost.
-    importlib.import_module("vaekit.models")
+    importlib.import_module("vaekit.model.vae")
 elif not any(type(f).__name__ == "_RegisterWithKeras" for f in sys.meta_path):
     # (Compared by name: `importlib.reload(vaekit)` makes a new class.)
     sys.meta_path.insert(0, _RegisterWithKeras())

@@ -2,7 +2,7 @@
 
 import sys
 
-from vaekit.cli import main
+from vaekit.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,7 @@
       checkpoint.npz   weights, optimizer and RNG state (resume)
       model.keras      the trained model
       metrics.json     the held-out evaluation at the end
-      train_scores.npz anomaly scores of the training split (see vaekit.score)
+      train_scores.npz anomaly scores of the training split (see vaekit.evaluation.scores)
       plots/           every picture, with plots/index.json (titles, captions)
       report.html      one self-contained page of all of it
 
@@ -124,7 +124,7 @@ def read_plots_index(run):
 
 def read_train_scores(run):
     """`RUN/train_scores.npz`: the anomaly scores of the run's training
-    split (see `vaekit.score.score`), as a dict of numpy arrays, with
+    split (see `vaekit.evaluation.scores.score`), as a dict of numpy arrays, with
     `iw_samples` (the `k` they were estimated with) as an int.
 
     Raises:
@@ -169,7 +169,7 @@ def load_model(run):
     Raises:
         VaekitError: if the file is missing or not a vaekit model.
     """
-    from vaekit import inputs
+    from vaekit.model import inputs
 
     return inputs.load_model(path(run, MODEL))
 

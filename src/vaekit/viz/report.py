@@ -1,0 +1,304 @@
+"""`RUN/report.html`: one self-contained page per training run.
+
+The page holds the run's config, its final metrics and every picture in
+`RUN/plots/`, each embedded as a base64 data URI, so the single file reads
+offline in any browser, and still does after it is copied or mailed
+elsewhere. It has no scripts and loads nothing from the network.
+"""
+
+import base64
+import datetime
+import html
+import math
+import os
+
+import numpy as np
+
+from vaekit import VaekitError, __version__, runs
+from vaekit import io as files
+
+__all__ = ["build_report", "redraw_pictures", "write_report"]
+
+_MIME_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".svg": "image/svg+xml",
+}
+# Pictures without an index entry keep this order, then come alphabetically.
+_ORDER = (
+    "training_curves",
+    "kl_per_unit",
+    "latent",
+    "manifold",
+    "samples",
+    "reconstructions",
+    "interpolation",
+)
+_METRIC_LABELS = {
+    "elbo": "ELBO (nats per example)",
+    "log_likelihood": "log p(x), importance-weighted (nats)",
+    "log_likelihood_stderr": "log p(x) standard error",
+    "reconstruction": "reconstruction, -E[log p(x|z)] (nats)",
+    "kl": "KL(q(z|x) || p(z)) (nats)",
+    "active_units": "active units",
+    "iw_samples": "importance samples k",
+    "n": "examples evaluated",
+    "split": "evaluated on",
+    "binarize": "binarization",
+    "data": "data",
+}
+_HISTORY_LABELS = {
+    "loss": "training loss",
+    "reconstruction": "training reconstruction",
+    "kl": "training KL",
+    "val_loss": "validation loss",
+    "val_reconstruction": "validation reconstruction",
+    "val_kl": "validation KL",
+    "active_units": "active units (training subset)",
+}
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial,
+       sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em;
+       color: #222; background: #fff; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em;
+     margin-top: 1.8em; }
+.meta { color: #666; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+td, th { border: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left;
+         vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1.2em 0 2em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+figure img.pixels { image-rendering: pixelated; }
+figcaption { color: #444; font-size: 0.92em; max-width: 60em; }
+figcaption b { color: #222; }
+.columns { display: flex; flex-wrap: wrap; gap: 2em; }
+"""
+
+
+def _read_config(run):
+    """The run's settings as `(key, value)` pairs, or None."""
+    try:
+        values = runs.read_config(run, missing_ok=True)
+    except VaekitError:
+        return None
+    return None if values is None else list(values.items())
+
+
+def _format(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_format(v) for v in value)
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def _setting(value):
+    """A config value as written in config.toml (0.001, not 0.0010)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return _format(value)
+
+
+def _table(pairs, fmt=_format):
+    rows = []
+    for key, value in pairs:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        cls = ' class="num"' if number else ""
+        rows.append(
+            f"<tr><th>{html.escape(str(key))}</th>"
+            f"<td{cls}>{html.escape(fmt(value))}</td></tr>"
+        )
+    return "<table>\n" + "\n".join(rows) + "\n</table>"
+
+
+def _metrics_pairs(metrics):
+    pairs = [(_METRIC_LABELS[k], metrics[k]) for k in _METRIC_LABELS if k in metrics]
+    pairs += [(k, v) for k, v in sorted(metrics.items()) if k not in _METRIC_LABELS]
+    return pairs
+
+
+def _history_pairs(run):
+    try:
+        history = runs.read_history(run)
+    except (OSError, ValueError, KeyError):
+        return None
+    if not history:
+        return None
+    pairs = []
+    if "epoch" in history:
+        pairs.append(("epochs trained", int(history["epoch"][-1])))
+    if "seconds" in history:
+        total = float(np.nansum(history["seconds"]))
+        pairs.append(("training time (s)", f"{total:.1f}"))
+    for key, label in _HISTORY_LABELS.items():
+        if key in history and math.isfinite(history[key][-1]):
+            value = float(history[key][-1])
+            if key == "active_units":
+                value = int(value)
+            pairs.append((f"{label}, last epoch", value))
+    return pairs
+
+
+def _pictures(run):
+    """`(path, title, caption, pixels)` of every picture in `RUN/plots/`, in the
+    order of `plots/index.json`, then of `_ORDER`, then alphabetical."""
+    folder = runs.path(run, runs.PLOTS)
+    if not os.path.isdir(folder):
+        return []
+    present = sorted(
+        name
+        for name in os.listdir(folder)
+        if os.path.splitext(name)[1].lower() in _MIME_TYPES
+        and not name.startswith(".")
+        and os.path.isfile(os.path.join(folder, name))
+    )
+    entries = {
+        e["file"]: e
+        for e in runs.read_plots_index(run).get("pictures", [])
+        if isinstance(e, dict) and e.get("file") in present
+    }
+
+    def rank(name):
+        if name in entries:
+            return (0, list(entries).index(name), name)
+        stem = os.path.splitext(name)[0]
+        return (1, _ORDER.index(stem) if stem in _ORDER else len(_ORDER), name)
+
+    out = []
+    for name in sorted(present, key=rank):
+        entry = entries.get(name, {})
+        title = entry.get("title") or os.path.splitext(name)[0].replace("_", " ")
+        out.append(
+            (
+                os.path.join(folder, name),
+                title,
+                entry.get("caption", ""),
+                bool(entry.get("pixels", False)),
+            )
+        )
+    return out
+
+
+def _data_uri(path):
+    mime = _MIME_TYPES[os.path.splitext(path)[1].lower()]
+    with open(path, "rb") as handle:
+        payload = base64.b64encode(handle.read()).decode("ascii")
+    return f"data:{mime};base64,{payload}"
+
+
+def build_report(run):
+    """The HTML text of a run's report.
+
+    Args:
+        run: A run folder (made by `vaekit train`).
+
+    Returns:
+        A complete HTML document (str) with every picture embedded.
+
+    Raises:
+        VaekitError: if `run` is not a run folder.
+    """
+    run = os.fspath(run)
+    if not os.path.isdir(run):
+        raise VaekitError(f"run folder {run!r} does not exist")
+    known = (runs.CONFIG, runs.METRICS, runs.HISTORY, runs.MODEL, runs.PLOTS)
+    if not any(os.path.exists(runs.path(run, name)) for name in known):
+        raise VaekitError(
+            f"{run!r} is not a vaekit run folder (no {', '.join(known[:-1])} or "
+            f"{known[-1]}/)"
+        )
+    name = os.path.basename(os.path.abspath(run))
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>vaekit run {html.escape(name)}</title>",
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>vaekit run <code>{html.escape(name)}</code></h1>",
+        f'<p class="meta">Report written {stamp} by vaekit {__version__}. '
+        "Every picture is embedded in this file.</p>",
+    ]
+    metrics = runs.read_metrics(run)
+    history = _history_pairs(run)
+    parts.append("<h2>Final metrics</h2>")
+    parts.append('<div class="columns">')
+    if metrics:
+        parts.append("<div><h3>Held-out evaluation</h3>")
+        parts.append(_table(_metrics_pairs(metrics)))
+        parts.append("</div>")
+    if history:
+        parts.append("<div><h3>Training</h3>")
+        parts.append(_table(history))
+        parts.append("</div>")
+    if not metrics and not history:
+        parts.append(f"<p>No {runs.METRICS} or {runs.HISTORY} in this run folder.</p>")
+    parts.append("</div>")
+    pictures = _pictures(run)
+    parts.append("<h2>Pictures</h2>")
+    if not pictures:
+        parts.append(f"<p>No pictures in {runs.PLOTS}/.</p>")
+    for path, title, caption, pixels in pictures:
+        # Pixel grids are upscaled with nearest neighbours; keep them crisp.
+        css = ' class="pixels"' if pixels else ""
+        parts.append(
+            "<figure>"
+            f'<img{css} src="{_data_uri(path)}" '
+            f'alt="{html.escape(title)}">'
+            f"<figcaption><b>{html.escape(title)}</b> "
+            f"({runs.PLOTS}/{html.escape(os.path.basename(path))}). "
+            f"{html.escape(caption)}</figcaption>"
+            "</figure>"
+        )
+    config = _read_config(run)
+    parts.append("<h2>Configuration</h2>")
+    if config is None:
+        parts.append(f"<p>No readable {runs.CONFIG} in this run folder.</p>")
+    else:
+        parts.append(
+            f"<p>As in <code>{runs.CONFIG}</code>; <code>vaekit train --config "
+            f"{html.escape(os.path.join(name, runs.CONFIG))}</code> runs it "
+            "again.</p>"
+        )
+        parts.append(_table(config, _setting))
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def write_report(run, output=None):
+    """Writes `build_report(run)` to `output` (default `RUN/report.html`),
+    atomically. Returns the path."""
+    output = output or runs.path(run, runs.REPORT)
+    files.write_text(output, build_report(run))
+    return output
+
+
+def redraw_pictures(run):
+    """Draws `RUN/plots/` again from `RUN/model.keras`, on the held-out part
+    of the data that `RUN/config.toml` names.
+
+    Raises:
+        VaekitError: if the run's config, model or data cannot be read.
+    """
+    from vaekit.training import train
+    from vaekit.viz.run_pictures import write_run_pictures
+
+    config = runs.load_config(run)
+    model = runs.load_model(run)
+    dataset = train.load_dataset(config)
+    _, _, (x_eval, y_eval, _) = train.prepare(dataset, config)
+    write_run_pictures(run, model, x_eval, y_eval)
