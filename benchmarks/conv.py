@@ -32,11 +32,11 @@ import csv, json, os, sys
 backend, epochs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 os.environ["KERAS_BACKEND"] = backend.split("-")[0]
 if backend == "jax-plain":
-    from vaekit.model.layers import MatmulConv2D, SubpixelConv2DTranspose
+    from vaekit.model.conv import MatmulConv2D, SubpixelConv2DTranspose
     SubpixelConv2DTranspose._subpixel = lambda self: False
     MatmulConv2D._matmul = lambda self: False
 from vaekit.config import Config
-from vaekit.training.train import train
+from vaekit.training import train
 config = Config(architecture="conv", hidden_dims=(32, 64), epochs=epochs,
                 validation_split=0.0, eval_iw_samples=1,
                 backend=backend.split("-")[0])

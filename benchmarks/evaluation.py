@@ -39,12 +39,12 @@ def main():
     from vaekit import data
     from vaekit.config import Config
     from vaekit.evaluation.likelihood import per_example, plan_chunks
-    from vaekit.training.train import build_model
+    from vaekit.training import build_model
 
     dataset = data.load(args.mnist_dir)
     x = data.binarize(dataset.x_test[: args.n], 0)
     config = Config()
-    model = build_model(config, x.shape[1:])
+    model = build_model(config, x)
     sizes = [config.latent_dim, *reversed(config.hidden_dims), 784]
     flops_per_row = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     rate = matmul_rate()

@@ -10,7 +10,7 @@ with ReLU, a Bernoulli likelihood on greyscale digits, the plain ELBO, Adam
 1. `torch`: a PyTorch baseline written as pytorch/examples writes it (its
    `VAE` module, `loss_function` and `train`/`test` loops; the data from
    arrays through a `DataLoader` instead of torchvision's download);
-2. `vaekit`: `vaekit.training.train`'s model and batches (`build_model`,
+2. `vaekit`: `vaekit.training`'s model and batches (`build_model`,
    `TrainingBatches`) with the `pytorch-examples` preset;
 3. `vaekit_fast`: the same model with vaekit's faster schedule (the
    `pytorch-examples-fast` preset: Adam with a warm-up and a cosine decay,
@@ -152,8 +152,8 @@ def run_vaekit(x_train, x_test, preset, epochs, seed):
 
     from vaekit.config import resolve
     from vaekit.evaluation.likelihood import evaluate
+    from vaekit.training import build_model
     from vaekit.training.batches import TrainingBatches
-    from vaekit.training.train import build_model, init_output_bias
 
     overrides = {"seed": seed, "backend": "jax"}
     if epochs is not None:
@@ -161,9 +161,9 @@ def run_vaekit(x_train, x_test, preset, epochs, seed):
     config = resolve(preset=preset, overrides=overrides)
     keras.utils.set_random_seed(seed)
     steps = -(-len(x_train) // config.batch_size)
-    model = build_model(config, x_train.shape[1:], steps)
-    if config.output_bias == "data-mean":
-        init_output_bias(model, x_train)  # as vaekit.training.train does
+    # Adapted to the training data as vaekit.train does (the data-mean output
+    # bias of the -fast preset included).
+    model = build_model(config, x_train, steps_per_epoch=steps)
     batches = TrainingBatches(x_train, config.batch_size, "none", seed=seed)
     seconds, losses = [], []
     for epoch in range(config.epochs):

@@ -33,13 +33,13 @@ def bench_training(x):
     import keras
 
     from vaekit.config import Config
+    from vaekit.training import build_model
     from vaekit.training.batches import TrainingBatches
-    from vaekit.training.train import build_model
 
     config = Config()  # the defaults: 784-512-32, IWAE k=5
 
     def model_fn():
-        return build_model(config, x.shape[1:], 45)
+        return build_model(config, x, steps_per_epoch=45)
 
     def fit_pipeline(model, epochs):
         batches = TrainingBatches(x, 100, "dynamic", seed=0)
@@ -65,9 +65,9 @@ def bench_evaluate(x):
 
     from vaekit.config import Config
     from vaekit.evaluation.likelihood import _compiled, _log_weights, plan_chunks
-    from vaekit.training.train import build_model
+    from vaekit.training import build_model
 
-    model = build_model(Config(hidden_dims=(512,), latent_dim=32), x.shape[1:])
+    model = build_model(Config(hidden_dims=(512,), latent_dim=32), x)
     xb = keras.ops.convert_to_tensor((x[:2000] > 0.5).astype("float32"))
     k = 1000
     batch, k_chunk = plan_chunks(model, len(xb), k)

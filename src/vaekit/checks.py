@@ -1,14 +1,16 @@
 """Argument checks and the sets of allowed values, each defined once.
 
-Every check raises `ValueError` in Keras' style (``Invalid value for argument
-`name`: expected ... Received: name=value``). Library functions call them on
-their arguments; `vaekit.config` calls them on a run's settings and names the
-file or flag they came from. The CLI turns both `ValueError` and
-`vaekit.VaekitError` into one ``vaekit: error: ...`` line and exit status 2.
+Every check raises `vaekit.errors.InvalidArgument` (a `ValueError` and a
+`VaekitError`) in Keras' style (``Invalid value for argument `name`:
+expected ... Received: name=value``). Library functions call them on their
+arguments; `vaekit.config` calls them on a run's settings and names the
+file or flag they came from.
 """
 
 import math
 import numbers
+
+from vaekit.errors import InvalidArgument
 
 __all__ = [
     "ACTIVATIONS",
@@ -58,9 +60,9 @@ ACTIVATIONS = (
 
 
 def invalid(name, expected, value):
-    """The `ValueError` the checks here raise, for a rule they do not cover
-    (a combination of settings, a value of several kinds)."""
-    return ValueError(
+    """The `InvalidArgument` the checks here raise, for a rule they do not
+    cover (a combination of settings, a value of several kinds)."""
+    return InvalidArgument(
         f"Invalid value for argument `{name}`: expected {expected}. "
         f"Received: {name}={value!r}"
     )
@@ -79,7 +81,7 @@ def integer(value, name, minimum=1):
     """Returns `value` if it is an int (not a bool) >= `minimum`.
 
     Raises:
-        ValueError: otherwise.
+        InvalidArgument: otherwise.
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise invalid(name, f"an integer >= {minimum}", value)
@@ -98,7 +100,7 @@ def number(value, name, minimum=None, maximum=None, exclusive=()):
             "maximum")`.
 
     Raises:
-        ValueError: if `value` is not a finite number within the bounds.
+        InvalidArgument: if `value` is not a finite number within the bounds.
     """
     low = "(" if "minimum" in exclusive else "["
     high = ")" if "maximum" in exclusive else "]"
@@ -124,7 +126,7 @@ def one_of(value, name, choices):
     """Returns `value` if it is one of `choices`.
 
     Raises:
-        ValueError: otherwise, listing the choices.
+        InvalidArgument: otherwise, listing the choices.
     """
     if value not in choices:
         raise invalid(name, "one of " + ", ".join(map(str, choices)), value)

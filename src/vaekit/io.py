@@ -11,13 +11,9 @@ import csv
 import json
 import os
 import tempfile
-import zipfile
-
-from vaekit import VaekitError, runs
 
 __all__ = [
     "atomic_path",
-    "check_model_file",
     "save_figure",
     "save_model",
     "save_npy",
@@ -132,30 +128,3 @@ def save_figure(figure, path, **kwargs):
     fmt = os.path.splitext(path)[1].lstrip(".") or "png"
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format=fmt, **kwargs)
-
-
-def check_model_file(path):
-    """Checks that `path` is a readable `.keras` archive, without importing
-    keras (which takes seconds), so that a wrong path fails fast.
-
-    Raises:
-        VaekitError: if it is a folder, missing, unreadable or not a zip.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise VaekitError(
-            f"model file {path!r} is a folder: pass the {runs.MODEL} file inside a run"
-        )
-    if not os.path.isfile(path):
-        raise VaekitError(
-            f"model file {path!r} does not exist: pass the {runs.MODEL} of a run"
-        )
-    try:
-        is_zip = zipfile.is_zipfile(path)
-    except OSError as exc:
-        raise VaekitError(f"model file {path!r} cannot be read ({exc})") from None
-    if not is_zip:
-        raise VaekitError(
-            f"model file {path!r} is not a .keras archive (empty, truncated, corrupt "
-            "or another format)"
-        )

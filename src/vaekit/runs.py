@@ -1,28 +1,32 @@
 """The run folder: its file names, creating one, and reading one back.
 
-`vaekit train` writes one folder per run::
+A training run writes one folder::
 
     RUN/
+      .vaekit-run      the marker: vaekit made this folder for a run
       config.toml      the complete settings that reproduce the run
       history.csv      one row per epoch
       checkpoint.npz   weights, optimizer and RNG state (resume)
       model.keras      the trained model
       metrics.json     the held-out evaluation at the end
-      train_scores.npz anomaly scores of the training split (see vaekit.evaluation.scores)
+      train_scores.npz anomaly scores of the training split
       plots/           every picture, with plots/index.json (titles, captions)
       report.html      one self-contained page of all of it
 
 Every other module names these files through the constants here and reads
-them back through the functions here.
+them back through the functions here. `claim` creates a folder atomically,
+and replaces only a folder that holds the marker and nothing but vaekit's
+own files.
 """
 
 import csv
 import json
 import os
-import shutil
+import re
 import time
 
-from vaekit import VaekitError, checks
+from vaekit import __version__, checks
+from vaekit.errors import RunFolderError
 
 __all__ = [
     "CHECKPOINT",
@@ -34,9 +38,11 @@ __all__ = [
     "PLOTS_INDEX",
     "REPORT",
     "TRAIN_SCORES",
+    "MARKER",
+    "OWN_FILES",
+    "claim",
+    "release",
     "load_config",
-    "load_model",
-    "make_run_dir",
     "path",
     "read_config",
     "read_history",
@@ -56,6 +62,21 @@ PLOTS = "plots"
 PLOTS_INDEX = "index.json"  # inside PLOTS
 REPORT = "report.html"
 TRAIN_SCORES = "train_scores.npz"
+# Written by vaekit alone when it creates a run folder: only a folder that
+# holds it is ever emptied for a new run, and then only of vaekit's files.
+MARKER = ".vaekit-run"
+OWN_FILES = (CONFIG, HISTORY, CHECKPOINT, MODEL, METRICS, REPORT, TRAIN_SCORES, MARKER)
+# What vaekit writes in PLOTS (see vaekit.viz.run_pictures).
+OWN_PICTURES = (
+    "training_curves.png",
+    "kl_per_unit.png",
+    "latent.png",
+    "manifold.png",
+    "samples.png",
+    "reconstructions.png",
+    "interpolation.png",
+    PLOTS_INDEX,
+)
 
 
 def path(run, name):
@@ -71,7 +92,7 @@ def read_config(run, missing_ok=False):
         missing_ok: Return None instead of raising when the file is absent.
 
     Raises:
-        VaekitError: if the file is missing (unless `missing_ok`),
+        RunFolderError: if the file is missing (unless `missing_ok`),
             unreadable or not valid TOML.
     """
     from vaekit import config as config_lib
@@ -128,7 +149,7 @@ def read_train_scores(run):
     `iw_samples` (the `k` they were estimated with) as an int.
 
     Raises:
-        VaekitError: if the file is missing or unreadable.
+        RunFolderError: if the file is missing or unreadable.
     """
     import zipfile
 
@@ -136,7 +157,7 @@ def read_train_scores(run):
 
     file = path(run, TRAIN_SCORES)
     if not os.path.isfile(file):
-        raise VaekitError(
+        raise RunFolderError(
             f"no stored training scores: {file!r} does not exist (the model is not "
             "in a run folder written by vaekit train, or by an older vaekit); pass "
             "--threshold instead, or train the model again"
@@ -146,7 +167,9 @@ def read_train_scores(run):
             scores = {name: archive[name] for name in archive.files}
         scores["iw_samples"] = int(scores["iw_samples"])
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
-        raise VaekitError(f"training scores {file!r} cannot be read ({exc})") from None
+        raise RunFolderError(
+            f"training scores {file!r} cannot be read ({exc})"
+        ) from None
     return scores
 
 
@@ -154,24 +177,13 @@ def load_config(run):
     """`RUN/config.toml` as a validated `vaekit.config.Config`.
 
     Raises:
-        VaekitError: if the file is missing, unreadable or invalid.
+        RunFolderError: if the file is missing, unreadable or invalid.
     """
     from vaekit import config as config_lib
 
     return config_lib.from_dict(
         read_config(run), source=f"config file {path(run, CONFIG)!r}"
     )
-
-
-def load_model(run):
-    """`RUN/model.keras` (checked before keras is imported).
-
-    Raises:
-        VaekitError: if the file is missing or not a vaekit model.
-    """
-    from vaekit.model import inputs
-
-    return inputs.load_model(path(run, MODEL))
 
 
 def resume_config(run, epochs=None, backend=None, environment=None):
@@ -186,13 +198,13 @@ def resume_config(run, epochs=None, backend=None, environment=None):
             `vaekit.config.choose_backend`).
 
     Raises:
-        VaekitError: if `run` is not a run folder, or its config is invalid.
+        RunFolderError: if `run` is not a run folder, or its config is invalid.
     """
     from vaekit import config as config_lib
 
     file = path(run, CONFIG)
     if not os.path.isfile(file):
-        raise VaekitError(
+        raise RunFolderError(
             f"{os.fspath(run)!r} is not a run folder (no {CONFIG}): pass the "
             "folder of an interrupted vaekit train"
         )
@@ -207,7 +219,7 @@ def training_binarize(model_path):
     `config.toml` beside it; "none" for a model file without one.
 
     Raises:
-        VaekitError: if that `config.toml` exists but cannot be read, or its
+        RunFolderError: if that `config.toml` exists but cannot be read, or its
             `binarize` is not a known value.
     """
     from vaekit import config as config_lib
@@ -219,47 +231,158 @@ def training_binarize(model_path):
             return "none"
         binarize = values.get("binarize", config_lib.Config.binarize)
         return checks.one_of(binarize, "binarize", checks.BINARIZE)
-    except VaekitError as exc:
+    except RunFolderError as exc:
         detail = str(exc)  # names the file
     except ValueError as exc:
         detail = f"{path(run, CONFIG)!r}: {exc}"
-    raise VaekitError(
+    raise RunFolderError(
         f"--binarize auto cannot tell how {model_path!r} was trained: {detail}; "
         "pass --binarize none or --binarize static"
     )
 
 
-def make_run_dir(output=None, overwrite=False):
-    """Creates a run folder and returns its path.
+def _temporary(name, own):
+    """Whether `name` is the temporary file that an atomic write (vaekit.io)
+    of one of the files `own` left behind (`.config.k2j4x8_q.tmp.toml`)."""
+    for file in own:
+        stem, suffix = os.path.splitext(file)
+        pattern = rf"\.{re.escape(stem)}\.[a-z0-9_]+\.tmp{re.escape(suffix)}\Z"
+        if re.match(pattern, name):
+            return True
+    return False
+
+
+def _new_folder(output):
+    """Creates `output` (and its parents); False if it exists already."""
+    parent = os.path.dirname(os.path.abspath(output))
+    os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(output)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _mark(output):
+    """Writes the marker, claiming `output`; False if another process has
+    claimed it first (the marker exists)."""
+    try:
+        fd = os.open(path(output, MARKER), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        json.dump(
+            {"vaekit": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S")},
+            handle,
+        )
+    return True
+
+
+def _foreign(output):
+    """The first entry of run folder `output` that vaekit did not write, or
+    None."""
+    for name in sorted(os.listdir(output)):
+        full = path(output, name)
+        if name == PLOTS and os.path.isdir(full) and not os.path.islink(full):
+            for inner in sorted(os.listdir(full)):
+                inner_path = os.path.join(full, inner)
+                own = inner in OWN_PICTURES or _temporary(inner, OWN_PICTURES)
+                if (
+                    not own
+                    or os.path.islink(inner_path)
+                    or not os.path.isfile(inner_path)
+                ):
+                    return os.path.join(PLOTS, inner)
+            continue
+        own = name in OWN_FILES or _temporary(name, OWN_FILES)
+        if not own or os.path.islink(full) or not os.path.isfile(full):
+            return name
+    return None
+
+
+def _empty(output):
+    """Removes vaekit's own files from a marked run folder, refusing it
+    whole (before removing anything) if it holds anything else."""
+    if not os.path.isfile(path(output, MARKER)):
+        raise RunFolderError(
+            f"{output!r} is not a folder vaekit made for a run (it has no "
+            f"{MARKER} marker; runs of vaekit before 0.2 lack it too), and vaekit "
+            "replaces only its own run folders: delete it yourself or choose "
+            "another output folder"
+        )
+    if os.listdir(output) == [MARKER]:
+        # What `claim` makes: a training is setting up in it (or died doing
+        # so). Replacing it would give two trainings one folder.
+        raise RunFolderError(
+            f"run folder {output!r} was claimed by another training, which has "
+            "written nothing to it yet: choose another output folder (or, if no "
+            "training is running, delete it)"
+        )
+    foreign = _foreign(output)
+    if foreign is not None:
+        raise RunFolderError(
+            f"run folder {output!r} holds {foreign!r}, which vaekit did not write, "
+            "so it is not replaced: move that file away or choose another output "
+            "folder"
+        )
+    plots = path(output, PLOTS)
+    if os.path.isdir(plots):
+        for name in os.listdir(plots):
+            os.remove(os.path.join(plots, name))
+        os.rmdir(plots)
+    for name in os.listdir(output):
+        if name != MARKER:
+            os.remove(path(output, name))
+    os.remove(path(output, MARKER))
+
+
+def claim(output=None, overwrite=False):
+    """Creates a run folder and claims it for this process; returns its path.
+
+    The claim is atomic: of two processes given the same `output`, one gets
+    it and the other an error. A new folder gets the marker `MARKER`.
 
     Args:
         output: The folder (default `runs/<timestamp>`, made unique).
-        overwrite: Replace an existing non-empty folder, but only if it is a
-            vaekit run folder (holds a `config.toml`).
+        overwrite: Replace an existing, non-empty run folder: only one that
+            vaekit made (it holds `MARKER`), and only if it holds nothing but
+            vaekit's own files, which alone are removed.
 
     Raises:
-        VaekitError: if `output` exists and is not replaceable.
+        RunFolderError: if `output` is a file, exists and is not to be
+            replaced, is not vaekit's to replace, or was claimed by another
+            process.
     """
     if output is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        output = os.path.join("runs", stamp)
-        suffix = 1
-        while os.path.exists(output):
-            output = os.path.join("runs", f"{stamp}-{suffix}")
-            suffix += 1
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise VaekitError(f"output {output!r} exists and is not a folder")
-    if os.path.isdir(output) and os.listdir(output):
-        if not overwrite:
-            raise VaekitError(
-                f"run folder {output!r} already exists: choose another --output, pass "
-                "--overwrite to replace it, or --resume to continue it"
-            )
-        if not os.path.isfile(path(output, CONFIG)):
-            raise VaekitError(
-                f"--overwrite refused: {output!r} is not a vaekit run folder (no "
-                f"{CONFIG}), and vaekit does not delete other folders"
-            )
-        shutil.rmtree(output)
-    os.makedirs(output, exist_ok=True)
+        output, suffix = os.path.join("runs", stamp), 1
+        while not _new_folder(output):
+            output, suffix = os.path.join("runs", f"{stamp}-{suffix}"), suffix + 1
+    elif not _new_folder(output):
+        if not os.path.isdir(output):
+            raise RunFolderError(f"output {output!r} exists and is not a folder")
+        if os.listdir(output):
+            if not overwrite:
+                raise RunFolderError(
+                    f"run folder {output!r} already exists: choose another output "
+                    "folder, replace it (overwrite), or resume it"
+                )
+            _empty(output)
+    if not _mark(output):
+        raise RunFolderError(
+            f"run folder {output!r} was claimed by another training at the same "
+            "time: choose another output folder"
+        )
     return output
+
+
+def release(output):
+    """Removes a run folder that `claim` made and nothing has been written
+    to since (it holds the marker alone), so that a run that failed before
+    it started leaves nothing behind."""
+    try:
+        if os.listdir(output) == [MARKER]:
+            os.remove(path(output, MARKER))
+            os.rmdir(output)
+    except OSError:
+        pass

@@ -1,17 +1,20 @@
-"""The `vaekit` commands: one module per command, each with `add_parser`
-(its argparse set-up) and its command function, which calls the library.
+"""What the `vaekit` commands share: the parser and help formatter, common
+options, output checks and writers, and how messages reach people.
 
 Building the parsers imports nothing heavy (no keras, no numpy), so that
-`vaekit --help` answers at once; each command imports what it needs when it
-runs. This module holds what the commands share: the parser and help
-formatter classes, common options, and output checks.
+`vaekit --help` answers at once; each command imports the library when it
+runs.
 """
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+import warnings
 
-from vaekit import VaekitError, checks, quiet_tensorflow, runs
+from vaekit import VaekitWarning, checks, quiet_tensorflow
+from vaekit.errors import InvalidArgument
 
 __all__ = [
     "ArgumentParser",
@@ -21,18 +24,17 @@ __all__ = [
     "add_command",
     "add_data",
     "add_inputs",
+    "add_label",
     "add_model",
     "add_split",
-    "add_label",
-    "int_list",
-    "label_condition",
-    "model_and_data",
-    "name_list",
-    "load_for_likelihood",
+    "check_model_path",
+    "input_options",
+    "max_memory",
+    "messages",
     "output_suffix",
     "use_backend",
+    "write_array",
     "wrote",
-    "write_examples",
 ]
 
 
@@ -68,27 +70,6 @@ def add_command(subparsers, name, func, help, description=None):
     return parser
 
 
-def int_list(text):
-    """An argparse type: comma-separated integers, e.g. `512,256`."""
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers like 512,256, got {text!r}"
-        ) from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one integer")
-    return values
-
-
-def name_list(text):
-    """An argparse type: comma-separated names, e.g. `age,income`."""
-    values = tuple(v.strip() for v in text.split(",") if v.strip())
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one column name")
-    return values
-
-
 def add_backend(parser):
     parser.add_argument(
         "--backend",
@@ -99,7 +80,7 @@ def add_backend(parser):
 
 
 def add_model(parser):
-    parser.add_argument("model", help=f"a {runs.MODEL} file")
+    parser.add_argument("model", help="a model.keras file")
 
 
 def add_data(parser, required=True):
@@ -140,6 +121,15 @@ def add_inputs(parser, split=None):
     add_split(parser, split)
 
 
+def input_options(args):
+    """The keyword arguments of a library call for `add_inputs`' options."""
+    return {
+        "label_column": args.label_column,
+        "split": args.split,
+        "missing": args.missing or "error",
+    }
+
+
 def add_binarize(parser):
     """`--binarize`, `--max-memory` and `--seed`: how a command that computes
     likelihoods (evaluate, score) prepares its data and its chunks of work."""
@@ -148,7 +138,7 @@ def add_binarize(parser):
         choices=("auto", *checks.BINARIZE),
         default="auto",
         help="binarize the data once with a fixed seed (static and dynamic "
-        f"both do); auto: as the {runs.CONFIG} of the model's run folder says "
+        "both do); auto: as the config.toml of the model's run folder says "
         "(none for a model file without one)",
     )
     parser.add_argument(
@@ -162,19 +152,10 @@ def add_binarize(parser):
     )
 
 
-def model_and_data(args, rows=False):
-    """`vaekit.model.inputs.load_model_and_data` of a command's `model`, `--data`,
-    `--label-column`, `--split` and `--missing`."""
-    from vaekit.model import inputs
-
-    return inputs.load_model_and_data(
-        args.model,
-        args.data,
-        args.label_column,
-        args.split,
-        missing=getattr(args, "missing", None) or "error",
-        rows=rows,
-    )
+def max_memory(args):
+    """`--max-memory` in bytes, checked."""
+    checks.number(args.max_memory, "--max-memory", minimum=0, exclusive=("minimum",))
+    return int(args.max_memory * 2**20)
 
 
 def add_label(parser, what):
@@ -189,89 +170,13 @@ def add_label(parser, what):
     )
 
 
-def label_condition(model, label):
-    """The condition value of `--label` for `model` (None stays None).
+def check_model_path(path):
+    """Checks the model file before the library (and keras, which takes
+    seconds to import) is loaded, so that a wrong path fails at once."""
+    from vaekit.archive import check_model_file
 
-    Raises:
-        VaekitError: if the model is not conditional or does not know it.
-    """
-    if label is None:
-        return None
-    if not model.conditional:
-        raise VaekitError(
-            "--label needs a conditional model (trained with --conditional)"
-        )
-    classes = model.class_names
-    if classes is not None:
-        if label in classes:
-            return float(classes.index(label))
-        if label.lstrip("-").isdigit() and 0 <= int(label) < len(classes):
-            return float(label)
-        raise VaekitError(
-            f"--label {label!r} is not a class of the model: use one of "
-            f"{', '.join(classes)} (or its index 0..{len(classes) - 1})"
-        )
-    try:
-        return float(label)
-    except ValueError:
-        raise VaekitError(
-            f"--label {label!r}: the model's condition is a number; give one"
-        ) from None
-
-
-def write_examples(path, model, x):
-    """Writes examples (in the data's units) to `path`: `.npy` as the array;
-    `.csv` with the model's column names and category strings for a table,
-    else one flattened example per row (`x_0`, `x_1`, ...)."""
-    import numpy as np
-
-    from vaekit import io as files
-
-    x = np.asarray(x, dtype=np.float32)
-    if path.lower().endswith(".npy"):
-        files.save_npy(path, x)
-        return
-    transform = model.transform
-    flat = x.reshape(len(x), -1)
-    if transform is None or transform.column_names is None:
-        header = [f"x_{i}" for i in range(flat.shape[1])]
-        files.write_csv(path, header, flat)
-        return
-    rows = [list(map(float, row)) for row in flat]
-    for (column, n), names in zip(
-        transform.categorical, transform.category_names or [], strict=False
-    ):
-        for row in rows:
-            row[column] = names[min(max(int(round(row[column])), 0), n - 1)]
-    files.write_csv(path, transform.column_names, rows)
-
-
-def load_for_likelihood(args, rows=False):
-    """The model and data of a command with `add_inputs` and `add_binarize`
-    options, the data checked for the model's likelihood and binarized as
-    `--binarize` says (with `--seed`).
-
-    Returns:
-        `(model, x, y, split, binarize)`: see
-        `vaekit.model.inputs.load_model_and_data`; `binarize` is the rule applied;
-        with `rows`, also each example's row in the data (last).
-
-    Raises:
-        VaekitError: for a bad model, bad data or an unreadable run config.
-        ValueError: for a bad `--max-memory`.
-    """
-    checks.number(args.max_memory, "--max-memory", minimum=0, exclusive=("minimum",))
-    if args.binarize == "auto":
-        binarize = runs.training_binarize(args.model)
-    else:
-        binarize = args.binarize
-    model, x, y, split, *index = model_and_data(args, rows)
-    from vaekit import data as data_lib
-
-    data_lib.check_for_likelihood(x, model.likelihood, args.data)
-    if binarize != "none":
-        x = data_lib.binarize(x, args.seed)
-    return (model, x, y, split, binarize, *index)
+    check_model_file(path)
+    return path
 
 
 def output_suffix(path, allowed):
@@ -279,24 +184,39 @@ def output_suffix(path, allowed):
     a bad one)."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in allowed:
-        raise VaekitError(
+        raise InvalidArgument(
             f"--output {path!r} has an unknown suffix: use "
             + " or ".join(f"FILE{s}" for s in allowed)
         )
     return suffix
 
 
+def write_array(path, model, x):
+    """Writes examples (in the data's units) to `path`: `.npy` as the array;
+    `.csv` with a table's column names and category strings, else one
+    flattened example per row (`x_0`, `x_1`, ...)."""
+    import numpy as np
+
+    from vaekit import io
+
+    if path.lower().endswith(".npy"):
+        io.save_npy(path, np.asarray(x, dtype=np.float32))
+        return
+    frame = model.to_frame(x)
+    io.write_csv(path, list(frame.columns), frame.itertuples(index=False))
+
+
 def use_backend(name):
     """Selects Keras backend `name` before keras is imported.
 
     Raises:
-        VaekitError: if keras is already loaded with another backend.
+        InvalidArgument: if keras is already loaded with another backend.
     """
     keras = sys.modules.get("keras")
     if keras is not None:
         loaded = keras.backend.backend()
         if loaded != name:
-            raise VaekitError(
+            raise InvalidArgument(
                 f"keras is already loaded with the {loaded} backend, not {name}: "
                 "run vaekit in a new process"
             )
@@ -306,3 +226,43 @@ def use_backend(name):
 
 def wrote(path, what):
     print(f"wrote {path}: {what}")
+
+
+class _OneLine(logging.Handler):
+    """Prints the library's log records as `vaekit: message` on stderr."""
+
+    def emit(self, record):
+        text = " ".join(record.getMessage().split())
+        print(f"vaekit: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def messages():
+    """While it lasts, what the library says reaches people: each
+    `VaekitWarning` as one `vaekit: warning: ...` line, its log records
+    (logger `vaekit`, INFO and above) as `vaekit: ...` lines, on stderr.
+    Other warnings go where they went before."""
+    logger = logging.getLogger("vaekit")
+    handler = _OneLine()
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    with warnings.catch_warnings():
+        previous = warnings.showwarning
+        warnings.simplefilter("always", VaekitWarning)
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, VaekitWarning):
+                text = " ".join(str(message).split())
+                print(f"vaekit: warning: {text}", file=sys.stderr, flush=True)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]

@@ -1,12 +1,12 @@
 """`vaekit encode`: write z_mean and z_log_var of each example."""
 
-from vaekit.cli import common as commands
+from vaekit.cli import common
 
 __all__ = ["add_parser", "cmd_encode"]
 
 
 def add_parser(subparsers):
-    p = commands.add_command(
+    p = common.add_command(
         subparsers,
         "encode",
         cmd_encode,
@@ -15,25 +15,27 @@ def add_parser(subparsers):
         "latent units), z_mean then z_log_var; FILE.csv the same table with a "
         "header line.",
     )
-    commands.add_inputs(p, split="all")
+    common.add_inputs(p, split="all")
     p.add_argument("--output", required=True, help="FILE.npy or FILE.csv")
-    commands.add_backend(p)
+    common.add_backend(p)
 
 
 def cmd_encode(args):
+    suffix = common.output_suffix(args.output, (".npy", ".csv"))
+    common.check_model_path(args.model)
     import numpy as np
 
-    from vaekit import io as files
+    from vaekit import io
+    from vaekit.model import encode
 
-    suffix = commands.output_suffix(args.output, (".npy", ".csv"))
-    model, x, _, _ = commands.model_and_data(args)
-    z_mean, z_log_var = model.encode(x)
+    codes = encode(args.model, args.data, **common.input_options(args))
+    z_mean, z_log_var = codes["z_mean"], codes["z_log_var"]
     table = np.concatenate([z_mean, z_log_var], axis=1).astype(np.float32)
     if suffix == ".npy":
-        files.save_npy(args.output, table)
+        io.save_npy(args.output, table)
     else:
-        units = range(model.latent_dim)
+        units = range(z_mean.shape[1])
         header = [f"z_mean_{i}" for i in units] + [f"z_log_var_{i}" for i in units]
-        files.write_csv(args.output, header, table)
-    commands.wrote(args.output, f"{len(table)} rows of z_mean and z_log_var")
+        io.write_csv(args.output, header, table)
+    common.wrote(args.output, f"{len(table)} rows of z_mean and z_log_var")
     return 0

@@ -1,47 +1,64 @@
 """`vaekit evaluate`: ELBO, importance-weighted log p(x) and active units."""
 
 import json
+import math
 
 from vaekit import checks
-from vaekit.cli import common as commands
+from vaekit.cli import common
 
 __all__ = ["add_parser", "cmd_evaluate"]
 
 
 def add_parser(subparsers):
-    p = commands.add_command(
+    p = common.add_command(
         subparsers,
         "evaluate",
         cmd_evaluate,
         help="ELBO, importance-weighted log p(x) and active units on a dataset",
     )
-    commands.add_inputs(p)
+    common.add_inputs(p)
     p.add_argument(
         "--iw-samples", type=int, default=1000, help="importance samples k per example"
     )
-    commands.add_binarize(p)
+    common.add_binarize(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    commands.add_backend(p)
+    common.add_backend(p)
+
+
+def _json(result):
+    """`result` as JSON: a value that is not finite becomes null, with the
+    reason under `not_finite` (JSON has no NaN)."""
+    bad = sorted(
+        k for k, v in result.items() if isinstance(v, float) and not math.isfinite(v)
+    )
+    clean = {k: (None if k in bad else v) for k, v in result.items()}
+    if bad:
+        clean["not_finite"] = {k: repr(result[k]) for k in bad}
+    return json.dumps(clean, sort_keys=True, allow_nan=False)
 
 
 def cmd_evaluate(args):
     checks.integer(args.iw_samples, "--iw-samples")
-    model, x, y, split, binarize = commands.load_for_likelihood(args)
-    from vaekit.evaluation.likelihood import evaluate
+    budget = common.max_memory(args)
+    common.check_model_path(args.model)
+    from vaekit.evaluation import evaluate
 
     result = evaluate(
-        model,
-        x,
+        args.model,
+        args.data,
         iw_samples=args.iw_samples,
         seed=args.seed,
-        max_memory=int(args.max_memory * 2**20),
-        condition=y if model.conditional else None,
+        max_memory=budget,
+        binarize=args.binarize,
+        **common.input_options(args),
     )
-    result.update(binarize=binarize, split=split)
     if args.json:
-        print(json.dumps(result, sort_keys=True))
+        print(_json(result))
         return 0
-    print(f"{'data':<24}{args.data} ({split}, n={result['n']}, binarize={binarize})")
+    print(
+        f"{'data':<24}{args.data} ({result['split']}, n={result['n']}, "
+        f"binarize={result['binarize']})"
+    )
     for key, label in (
         ("elbo", "ELBO"),
         ("log_likelihood", f"log p(x) (k={result['iw_samples']})"),
@@ -50,5 +67,5 @@ def cmd_evaluate(args):
         ("kl", "KL"),
     ):
         print(f"{label:<24}{result[key]:.3f} nats")
-    print(f"{'active units':<24}{result['active_units']} of {model.latent_dim}")
+    print(f"{'active units':<24}{result['active_units']}")
     return 0

@@ -1,13 +1,13 @@
 """`vaekit interpolate`: decode the path between two encodings."""
 
-from vaekit import VaekitError, checks
-from vaekit.cli import common as commands
+from vaekit import checks
+from vaekit.cli import common
 
 __all__ = ["add_parser", "cmd_interpolate"]
 
 
 def add_parser(subparsers):
-    p = commands.add_command(
+    p = common.add_command(
         subparsers,
         "interpolate",
         cmd_interpolate,
@@ -16,7 +16,7 @@ def add_parser(subparsers):
         "path between them (ends included) and draw them between the two "
         "originals. The path is a straight line, or a great circle with --slerp.",
     )
-    commands.add_inputs(p)
+    common.add_inputs(p)
     p.add_argument(
         "--from", dest="index_from", type=int, required=True, help="index of example I"
     )
@@ -27,39 +27,30 @@ def add_parser(subparsers):
     p.add_argument(
         "--slerp", action="store_true", help="spherical instead of linear interpolation"
     )
-    commands.add_label(p, "to decode the path with (default: example I's label)")
+    common.add_label(p, "to decode the path with (default: example I's label)")
     p.add_argument("--output", required=True, help="FILE.png")
-    commands.add_backend(p)
+    common.add_backend(p)
 
 
 def cmd_interpolate(args):
-    from vaekit.viz import figures as plots
-
-    commands.output_suffix(args.output, (".png",))
+    common.output_suffix(args.output, (".png",))
     checks.integer(args.steps, "--steps", 2)
-    model, x, y, split = commands.model_and_data(args)
-    path_label = commands.label_condition(model, args.label)
-    for flag, index in (("--from", args.index_from), ("--to", args.index_to)):
-        if not 0 <= index < len(x):
-            raise VaekitError(
-                f"{flag} {index} is out of range: {args.data} ({split}) has "
-                f"{len(x)} examples, 0..{len(x) - 1}"
-            )
+    common.check_model_path(args.model)
+    from vaekit.viz import interpolate, save_picture
+
     method = "slerp" if args.slerp else "linear"
-    condition = None
-    if model.conditional:
-        condition = y[[args.index_from, args.index_to]]
-    picture = plots.interpolation(
-        model,
-        x[args.index_from],
-        x[args.index_to],
+    picture = interpolate(
+        args.model,
+        args.data,
+        args.index_from,
+        args.index_to,
         args.steps,
         method,
-        condition=condition,
-        path_condition=path_label,
+        label=args.label,
+        **common.input_options(args),
     )
-    plots.save_picture(args.output, picture)
-    commands.wrote(
+    save_picture(args.output, picture)
+    common.wrote(
         args.output,
         f"{method} path from example {args.index_from} to {args.index_to} "
         f"in {args.steps} steps",

@@ -1,7 +1,7 @@
 """`vaekit plot latent | manifold`: draw the latent space."""
 
 from vaekit import checks
-from vaekit.cli import common as commands
+from vaekit.cli import common
 
 __all__ = ["add_parser", "cmd_plot_latent", "cmd_plot_manifold"]
 
@@ -9,12 +9,12 @@ __all__ = ["add_parser", "cmd_plot_latent", "cmd_plot_manifold"]
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "plot",
-        formatter_class=commands.HelpFormatter,
+        formatter_class=common.HelpFormatter,
         help="draw the latent space: plot latent | plot manifold",
     )
     plots_sub = p.add_subparsers(dest="plot", metavar="PLOT")
     plots_sub.required = True
-    latent = commands.add_command(
+    latent = common.add_command(
         plots_sub,
         "latent",
         cmd_plot_latent,
@@ -23,10 +23,10 @@ def add_parser(subparsers):
         "for up to 20 classes, else a colour bar). More than 2 latent units are "
         "projected on their first two principal components.",
     )
-    commands.add_inputs(latent)
+    common.add_inputs(latent)
     latent.add_argument("--output", required=True, help="FILE.png")
-    commands.add_backend(latent)
-    manifold = commands.add_command(
+    common.add_backend(latent)
+    manifold = common.add_command(
         plots_sub,
         "manifold",
         cmd_plot_manifold,
@@ -36,7 +36,7 @@ def add_parser(subparsers):
         "figures). Otherwise a traversal: one row per latent unit, the most "
         "active first, moving it alone with the others at 0.",
     )
-    commands.add_model(manifold)
+    common.add_model(manifold)
     manifold.add_argument("--grid", type=int, default=15, help="tiles per row")
     manifold.add_argument(
         "--rows",
@@ -53,49 +53,45 @@ def add_parser(subparsers):
     manifold.add_argument(
         "--label-column", default=None, help="CSV column (name or index) of labels"
     )
-    commands.add_split(manifold)
-    commands.add_label(manifold, "to decode every tile with (default: the first class)")
+    common.add_split(manifold)
+    common.add_label(manifold, "to decode every tile with (default: the first class)")
     manifold.add_argument("--output", required=True, help="FILE.png")
-    commands.add_backend(manifold)
+    common.add_backend(manifold)
 
 
 def cmd_plot_latent(args):
-    from vaekit.viz import figures as plots
+    common.output_suffix(args.output, (".png",))
+    common.check_model_path(args.model)
+    from vaekit.viz import latent_scatter, save_picture
 
-    commands.output_suffix(args.output, (".png",))
-    model, x, y, split = commands.model_and_data(args)
-    plots.save_picture(args.output, plots.latent_scatter(model, x, y))
-    what = "2 units" if model.latent_dim <= 2 else "first two principal components"
-    commands.wrote(
-        args.output, f"z_mean of {len(x)} examples of {args.data} ({split}), {what}"
-    )
+    figure = latent_scatter(args.model, args.data, **common.input_options(args))
+    save_picture(args.output, figure)
+    common.wrote(args.output, f"z_mean of the examples of {args.data}")
     return 0
 
 
 def cmd_plot_manifold(args):
-    from vaekit.model import inputs
-    from vaekit.viz import figures as plots
-
-    commands.output_suffix(args.output, (".png",))
+    common.output_suffix(args.output, (".png",))
     checks.integer(args.grid, "--grid", 2)
     if args.rows is not None:
         checks.integer(args.rows, "--rows")
-    y = None
+    common.check_model_path(args.model)
+    from vaekit.model import load_model
+    from vaekit.viz import manifold, manifold_layout, save_picture
+    from vaekit.viz.figures import examples
+
+    model = load_model(args.model)
+    x = labels = None
     if args.data is not None:
-        model, x, y, _ = commands.model_and_data(args)
-    else:
-        model, x = inputs.load_model(args.model), None
-    condition = commands.label_condition(model, args.label)
-    layout = plots.manifold_layout(
-        model, args.grid, x, args.rows, condition=y if model.conditional else None
-    )
-    plots.save_picture(
-        args.output, plots.manifold(model, layout=layout, condition=condition)
-    )
+        model, x, _, labels = examples(
+            model, args.data, label_column=args.label_column, split=args.split
+        )
+    layout = manifold_layout(model, args.grid, x, args.rows, condition=labels)
+    save_picture(args.output, manifold(model, layout=layout, label=args.label))
     if layout["kind"] == "grid":
         what = f"{args.grid}x{args.grid} grid over the 2-D latent space"
     else:
         units = ", ".join(f"z[{u}]" for u in layout["units"])
         what = f"traversals of {units} (top to bottom)"
-    commands.wrote(args.output, what)
+    common.wrote(args.output, what)
     return 0

@@ -1,13 +1,13 @@
 """`vaekit reconstruct`: originals beside their reconstructions."""
 
 from vaekit import checks
-from vaekit.cli import common as commands
+from vaekit.cli import common
 
 __all__ = ["add_parser", "cmd_reconstruct"]
 
 
 def add_parser(subparsers):
-    p = commands.add_command(
+    p = common.add_command(
         subparsers,
         "reconstruct",
         cmd_reconstruct,
@@ -18,30 +18,31 @@ def add_parser(subparsers):
         "every example (a table's column names and categories in the CSV). A "
         "conditional model reconstructs each example under its own label.",
     )
-    commands.add_inputs(p)
+    common.add_inputs(p)
     p.add_argument("-n", type=int, default=16, help="number of examples (FILE.png)")
     p.add_argument("--output", required=True, help="FILE.png, FILE.csv or FILE.npy")
-    commands.add_backend(p)
+    common.add_backend(p)
 
 
 def cmd_reconstruct(args):
-    from vaekit.viz import figures as plots
-
-    suffix = commands.output_suffix(args.output, (".png", ".csv", ".npy"))
+    suffix = common.output_suffix(args.output, (".png", ".csv", ".npy"))
     checks.integer(args.n, "-n")
-    model, x, y, split = commands.model_and_data(args)
-    condition = y if model.conditional else None
+    common.check_model_path(args.model)
+    from vaekit.model import load_model, reconstruct
+    from vaekit.viz import reconstruction_grid, save_picture
+
+    model = load_model(args.model)
     if suffix != ".png":
-        commands.write_examples(
-            args.output, model, model.reconstruct(x, condition=condition)
+        result = reconstruct(model, args.data, **common.input_options(args))
+        common.write_array(args.output, model, result["reconstruction"])
+        common.wrote(
+            args.output,
+            f"reconstructions of {len(result['x'])} examples ({result['split']})",
         )
-        commands.wrote(args.output, f"reconstructions of {len(x)} examples ({split})")
         return 0
-    n = min(args.n, len(x))
-    plots.save_picture(
-        args.output, plots.reconstruction_grid(model, x, n, condition=condition)
+    picture = reconstruction_grid(
+        model, args.data, args.n, **common.input_options(args)
     )
-    commands.wrote(
-        args.output, f"{n} examples of {args.data} ({split}) and reconstructions"
-    )
+    save_picture(args.output, picture)
+    common.wrote(args.output, f"examples of {args.data} and their reconstructions")
     return 0

@@ -1,13 +1,13 @@
 """`vaekit sample`: draw from the prior and decode."""
 
 from vaekit import checks
-from vaekit.cli import common as commands
+from vaekit.cli import common
 
 __all__ = ["add_parser", "cmd_sample"]
 
 
 def add_parser(subparsers):
-    p = commands.add_command(
+    p = common.add_command(
         subparsers,
         "sample",
         cmd_sample,
@@ -19,7 +19,7 @@ def add_parser(subparsers):
         "flattened sample per row). A conditional model draws --label, or its "
         "classes in turn.",
     )
-    commands.add_model(p)
+    common.add_model(p)
     p.add_argument("-n", type=int, default=64, help="number of samples")
     p.add_argument("--seed", type=int, default=0, help="seed of the prior draws")
     p.add_argument(
@@ -28,32 +28,30 @@ def add_parser(subparsers):
         default=1.0,
         help="std of the prior draws (below 1: more typical, less varied samples)",
     )
-    commands.add_label(p, "to draw (default: the classes in turn)")
+    common.add_label(p, "to draw (default: the classes in turn)")
     p.add_argument("--output", required=True, help="FILE.png, FILE.npy or FILE.csv")
-    commands.add_backend(p)
+    common.add_backend(p)
 
 
 def cmd_sample(args):
-    from vaekit.model import inputs
-    from vaekit.viz import figures as plots
-
-    suffix = commands.output_suffix(args.output, (".png", ".npy", ".csv"))
+    suffix = common.output_suffix(args.output, (".png", ".npy", ".csv"))
     checks.integer(args.n, "-n")
     checks.number(args.temperature, "--temperature", minimum=0)
-    model = inputs.load_model(args.model)
-    condition = commands.label_condition(model, args.label)
+    common.check_model_path(args.model)
+    from vaekit.model import load_model, sample
+    from vaekit.viz import sample_grid, save_picture
+
+    model = load_model(args.model)
     if suffix == ".png":
-        picture = plots.sample_grid(
-            model, args.n, args.seed, args.temperature, condition=condition
+        picture = sample_grid(
+            model, args.n, args.seed, args.temperature, label=args.label
         )
-        plots.save_picture(args.output, picture)
+        save_picture(args.output, picture)
     else:
-        samples = model.sample(
-            args.n, seed=args.seed, temperature=args.temperature, condition=condition
-        )
-        commands.write_examples(args.output, model, samples)
+        samples = sample(model, args.n, args.seed, args.temperature, args.label)
+        common.write_array(args.output, model, samples)
     label = "" if args.label is None else f", label {args.label}"
-    commands.wrote(
+    common.wrote(
         args.output, f"{args.n} samples from the prior (T={args.temperature:g}{label})"
     )
     return 0

@@ -1,16 +1,13 @@
 """`vaekit score`: anomaly scores of every input row, as CSV."""
 
-import os
-
-from vaekit import checks, runs
-from vaekit import io as files
-from vaekit.cli import common as commands
+from vaekit import checks
+from vaekit.cli import common
 
 __all__ = ["add_parser", "cmd_score"]
 
 
 def add_parser(subparsers):
-    p = commands.add_command(
+    p = common.add_command(
         subparsers,
         "score",
         cmd_score,
@@ -21,9 +18,9 @@ def add_parser(subparsers):
         "neg_log_likelihood (nats), reconstruction_error (mean squared error of "
         "the reconstruction at z_mean: in each feature's standard deviations for "
         "a gaussian model, in the data's units for a bernoulli one) and, with a "
-        "threshold, is_outlier (neg_log_likelihood above it).",
+        "threshold, is_outlier (neg_log_likelihood above it, or not finite).",
     )
-    commands.add_inputs(p)
+    common.add_inputs(p)
     p.add_argument("--output", required=True, help="the CSV file to write")
     p.add_argument(
         "--iw-samples",
@@ -39,8 +36,7 @@ def add_parser(subparsers):
         default=None,
         metavar="Q",
         help="flag rows whose neg_log_likelihood is above the Q quantile (0 < Q "
-        f"< 1) of the training split's, stored in {runs.TRAIN_SCORES} beside "
-        "the model",
+        "< 1) of the training split's, stored in train_scores.npz beside the model",
     )
     threshold.add_argument(
         "--threshold",
@@ -49,66 +45,57 @@ def add_parser(subparsers):
         metavar="T",
         help="flag rows whose neg_log_likelihood is above T nats",
     )
-    commands.add_binarize(p)
-    commands.add_backend(p)
+    common.add_binarize(p)
+    common.add_backend(p)
 
 
 def cmd_score(args):
-    commands.output_suffix(args.output, (".csv",))
-    files.check_model_file(args.model)
+    common.output_suffix(args.output, (".csv",))
     if args.iw_samples is not None:
         checks.integer(args.iw_samples, "--iw-samples")
-    if args.threshold is not None:
+    if args.threshold is not None:  # before the work, not after it
         checks.number(args.threshold, "--threshold")
-    iw_samples = args.iw_samples
-    stored = None
     if args.threshold_quantile is not None:
         checks.number(
             args.threshold_quantile,
             "--threshold-quantile",
             0,
             1,
-            exclusive=("minimum", "maximum"),
+            ("minimum", "maximum"),
         )
-        stored = runs.read_train_scores(os.path.dirname(os.path.abspath(args.model)))
-        if iw_samples is None:
-            iw_samples = stored["iw_samples"]
-    model, x, y, split, binarize, rows = commands.load_for_likelihood(args, rows=True)
-    import numpy as np
+    budget = common.max_memory(args)
+    common.check_model_path(args.model)
+    from vaekit import io
+    from vaekit.evaluation import score
 
-    from vaekit.evaluation.scores import DEFAULT_IW_SAMPLES, infer_threshold, score
-
-    threshold = args.threshold
-    if stored is not None:
-        threshold = infer_threshold(stored, args.threshold_quantile)
-    if iw_samples is None:
-        iw_samples = DEFAULT_IW_SAMPLES
     scores = score(
-        model,
-        x,
-        iw_samples=iw_samples,
+        args.model,
+        args.data,
+        iw_samples=args.iw_samples,
         seed=args.seed,
-        max_memory=int(args.max_memory * 2**20),
-        threshold=threshold,
-        condition=y if model.conditional else None,
+        max_memory=budget,
+        threshold=args.threshold,
+        threshold_quantile=args.threshold_quantile,
+        binarize=args.binarize,
+        **common.input_options(args),
     )
-    columns = {"index": rows}
-    if y is not None:
-        columns["label"] = y
-    columns.update(scores)
-    if threshold is not None:
-        columns["is_outlier"] = scores["is_outlier"].astype(int)
-    files.write_csv(args.output, list(columns), np.column_stack(list(columns.values())))
+    if "is_outlier" in scores:
+        scores["is_outlier"] = scores["is_outlier"].astype(int)
+    io.write_csv(args.output, list(scores.columns), scores.itertuples(index=False))
+    attrs = scores.attrs
     summary = (
-        f"{len(x)} rows of {args.data} ({split}, binarize={binarize}, k={iw_samples})"
+        f"{len(scores)} rows of {args.data} ({attrs['split']}, "
+        f"binarize={attrs['binarize']}, k={attrs['iw_samples']})"
     )
-    if threshold is not None:
+    if attrs["threshold"] is not None:
         source = (
             f"the {args.threshold_quantile:g} quantile of the training scores"
-            if stored is not None
+            if attrs["threshold_source"] == "quantile"
             else "--threshold"
         )
         flagged = int(scores["is_outlier"].sum())
-        summary += f", threshold {threshold:.3f} nats ({source}): {flagged} flagged"
-    commands.wrote(args.output, summary)
+        summary += (
+            f", threshold {attrs['threshold']:.3f} nats ({source}): {flagged} flagged"
+        )
+    common.wrote(args.output, summary)
     return 0

@@ -1,18 +1,47 @@
-"""`vaekit train`: train a VAE and write a run folder."""
+"""`vaekit train`: train a VAE and write a run folder.
+
+Its setting flags are built from the fields of `vaekit.config.Config`,
+which declare each setting's help, allowed values and check once;
+`settings_table` renders the same declarations for the documentation.
+"""
 
 import argparse
 import os
 import sys
+import typing
 
 import vaekit
-from vaekit import VaekitError, checks, runs
+from vaekit import checks
 from vaekit import config as config_lib
-from vaekit.cli import common as commands
+from vaekit.cli import common
+from vaekit.errors import InvalidArgument
 
-__all__ = ["FLAGS", "add_parser", "cmd_train"]
+__all__ = ["add_parser", "cmd_train", "flag_type", "settings_table"]
 
 
-def _decoder_std(text):
+def _int_list(text):
+    """An argparse type: comma-separated integers, e.g. `512,256`."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers like 512,256, got {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def _name_list(text):
+    """An argparse type: comma-separated names, e.g. `age,income`."""
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one column name")
+    return values
+
+
+def _name_or_number(text):
+    """An argparse type: one of `DECODER_STDS`, or a number."""
     if text in checks.DECODER_STDS:
         return text
     try:
@@ -23,83 +52,78 @@ def _decoder_std(text):
         ) from None
 
 
-def _choices(values):
-    return {"choices": values}
+def flag_type(field):
+    """The argparse keywords of a `Config` field's flag, from its type."""
+    kind = typing.get_type_hints(config_lib.Config)[field.name]
+    args = set(typing.get_args(kind)) - {type(None)}
+    if kind is bool:
+        return {"action": "store_const", "const": True}
+    if kind is int:
+        return {"type": int}
+    if kind is float or args == {float}:
+        return {"type": float}
+    if args == {str, float}:
+        return {"type": _name_or_number}
+    if args == {tuple[int, ...]} or kind == tuple[int, ...]:
+        return {"type": _int_list}
+    if args == {tuple[str, ...]}:
+        return {"type": _name_list}
+    return {}
 
 
-FLAGS = {
-    # flag dest: (argparse keywords, help)
-    "epochs": ({"type": int}, "number of epochs"),
-    "batch_size": ({"type": int}, "examples per step"),
-    "hidden_dims": (
-        {"type": commands.int_list},
-        "hidden layer sizes (or conv filters), e.g. 512,256",
+def _add_settings(parser):
+    """One flag per setting, built from its field."""
+    defaults = config_lib.Config()
+    for field in config_lib.FIELDS.values():
+        meta = field.metadata
+        keywords = flag_type(field)
+        if meta["choices"]:
+            keywords["choices"] = meta["choices"]
+        if meta["metavar"] and keywords.get("action") != "store_const":
+            keywords["metavar"] = meta["metavar"]
+        default = getattr(defaults, field.name)
+        text = meta["help"]
+        if keywords.get("action") != "store_const":
+            text = f"{text} (default: {default!r})"
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            dest=field.name,
+            default=None,
+            help=text,
+            **keywords,
+        )
+
+
+# Launch parameters, not settings of the run: they stay out of its
+# config.toml, so that the run reproduces on one process too. Each
+# defaults to the environment variable keras.distribution reads.
+_LAUNCH = (
+    ("--coordinator", str, "HOST:PORT", "JOB_ADDRESSES", "the address of process 0"),
+    ("--num-processes", int, "N", "NUM_PROCESSES", "the number of processes"),
+    (
+        "--process-id",
+        int,
+        "I",
+        "PROCESS_ID",
+        "this process's index, 0 to N-1 (only process 0 writes the run folder)",
     ),
-    "latent_dim": ({"type": int}, "number of latent units"),
-    "activation": (_choices(checks.ACTIVATIONS), "activation of the hidden layers"),
-    "dropout": ({"type": float}, "dropout rate after each hidden MLP layer"),
-    "architecture": (_choices(checks.ARCHITECTURES), "network kind"),
-    "optimizer": (_choices(checks.OPTIMIZERS), "optimizer"),
-    "learning_rate": ({"type": float}, "optimizer learning rate"),
-    "lr_schedule": (
-        _choices(checks.LR_SCHEDULES),
-        "constant, or cosine: decay to 0 over the run's steps",
-    ),
-    "warmup_epochs": (
-        {"type": float},
-        "epochs (a fraction too) over which the learning rate rises linearly "
-        "from 0 before the schedule (0: off)",
-    ),
-    "clipnorm": ({"type": float}, "clip each gradient to this norm"),
-    "likelihood": (_choices(checks.LIKELIHOODS), "decoder distribution p(x|z)"),
-    "decoder_std": (
-        {"type": _decoder_std, "metavar": "{learned,learned-per-feature,STD}"},
-        "std of the gaussian decoder: learned (one), learned-per-feature, or a "
-        "fixed number > 0 (in units of each feature's standard deviation)",
-    ),
-    "output_bias": (
-        _choices(checks.OUTPUT_BIASES),
-        "initial bias of the bernoulli decoder's output: zeros, or the logit of "
-        "the training data's mean (a better start)",
-    ),
-    "binarize": (
-        _choices(checks.BINARIZE),
-        "binarize the data: once (static) or a fresh draw every epoch (dynamic)",
-    ),
-    "beta": ({"type": float}, "weight of the KL term"),
-    "kl_warmup_epochs": (
-        {"type": int},
-        "epochs over which the KL weight rises from 0 to beta",
-    ),
-    "iw_samples": (
-        {"type": int},
-        "importance samples of the training objective (1: ELBO)",
-    ),
-    "free_bits": (
-        {"type": float, "metavar": "LAMBDA"},
-        "free bits: each latent unit's KL term is max(LAMBDA, its batch mean) in "
-        "the objective (Kingma et al. 2016); needs --iw-samples 1 (0: off)",
-    ),
-    "epsilon_std": ({"type": float}, "std of the reparameterization noise (tutorial)"),
-    "validation_split": ({"type": float}, "fraction of the training data held out"),
-    "early_stopping": (
-        {"type": int},
-        "stop after this many epochs without a better "
-        "validation loss, keeping the best weights (0: off)",
-    ),
-    "eval_iw_samples": ({"type": int}, "importance samples of the final evaluation"),
-    "seed": ({"type": int}, "random seed"),
-    "columns": (
-        {"type": commands.name_list, "metavar": "NAME,..."},
-        "CSV feature columns, by header name (default: all but the label)",
-    ),
-}
+)
+
+
+def _add_launch(p):
+    for flag, kind, metavar, env, what in _LAUNCH:
+        p.add_argument(
+            flag,
+            type=kind,
+            default=None,
+            metavar=metavar,
+            help=f"with --distribute on several processes: {what} "
+            f"(default: $KERAS_DISTRIBUTION_{env})",
+        )
 
 
 def add_parser(subparsers):
-    defaults = config_lib.resolve()
-
-    p = commands.add_command(
+    p = common.add_command(
         subparsers,
         "train",
         cmd_train,
@@ -107,7 +131,6 @@ def add_parser(subparsers):
         description="Train a VAE. Settings come from the 'default' preset, then "
         "--preset, then --config, then the flags given here.",
     )
-    commands.add_data(p, required=False)
     p.add_argument(
         "--preset",
         default=None,
@@ -116,22 +139,18 @@ def add_parser(subparsers):
     p.add_argument(
         "--config",
         default=None,
-        help=f"a TOML config file (e.g. a run's {runs.CONFIG}); its backend is "
-        "used unless --backend says otherwise",
+        help="a TOML config file (e.g. a run's config.toml); its backend is used "
+        "unless --backend says otherwise",
     )
-    for dest, (keywords, text) in FLAGS.items():
-        p.add_argument(
-            "--" + dest.replace("_", "-"),
-            dest=dest,
-            default=None,
-            help=f"{text} (default: {getattr(defaults, dest)!r})",
-            **keywords,
-        )
+    _add_settings(p)
     p.add_argument(
         "--output", default=None, help="run folder (default: runs/<timestamp>)"
     )
     p.add_argument(
-        "--overwrite", action="store_true", help="replace an existing run folder"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run folder (only one vaekit made, holding only "
+        "vaekit's own files)",
     )
     p.add_argument(
         "--resume",
@@ -140,57 +159,16 @@ def add_parser(subparsers):
         help="continue the interrupted run in folder RUN from its checkpoint "
         "(only --epochs may change)",
     )
-    p.add_argument(
-        "--distribute",
-        action="store_const",
-        const=True,
-        default=None,
-        help="data-parallel training over every JAX device (keras.distribution."
-        "DataParallel; several processes: --coordinator, --num-processes, "
-        "--process-id)",
-    )
-    # Launch parameters, not settings of the run: they stay out of its
-    # config.toml, so that the run reproduces on one process too.
-    p.add_argument(
-        "--coordinator",
-        default=None,
-        metavar="HOST:PORT",
-        help="with --distribute on several processes: the address of process 0 "
-        "(default: $KERAS_DISTRIBUTION_JOB_ADDRESSES)",
-    )
-    p.add_argument(
-        "--num-processes",
-        type=int,
-        default=None,
-        metavar="N",
-        help="with --coordinator: the number of processes "
-        "(default: $KERAS_DISTRIBUTION_NUM_PROCESSES)",
-    )
-    p.add_argument(
-        "--process-id",
-        type=int,
-        default=None,
-        metavar="I",
-        help="with --coordinator: this process's index, 0 to N-1; only process 0 "
-        "writes the run folder (default: $KERAS_DISTRIBUTION_PROCESS_ID)",
-    )
-    p.add_argument(
-        "--conditional",
-        action="store_const",
-        const=True,
-        default=None,
-        help="a conditional VAE, q(z|x,y) and p(x|z,y), on the labels (integer "
-        "labels: classes, one-hot; other numbers: a numeric condition)",
-    )
+    _add_launch(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    commands.add_backend(p)
 
 
 def _overrides(args):
     """The settings given as flags."""
-    names = (*FLAGS, "data", "label_column", "missing", "distribute", "conditional")
     values = {
-        name: getattr(args, name) for name in names if getattr(args, name) is not None
+        name: getattr(args, name)
+        for name in config_lib.FIELDS
+        if getattr(args, name) is not None
     }
     from vaekit.data import DOWNLOADABLE, EMBEDDED
 
@@ -204,26 +182,33 @@ def _overrides(args):
 def _config(args):
     environment = getattr(vaekit, "_USER_BACKEND", None)
     if args.resume is None:
+        overrides = _overrides(args)
         return config_lib.resolve(
-            args.preset, args.config, _overrides(args), args.backend, environment
+            args.preset,
+            args.config,
+            overrides,
+            overrides.pop("backend", None),
+            environment,
         )
     changed = [
         "--" + name.replace("_", "-")
         for name in (*_overrides(args), "preset", "config", "output")
-        if name != "epochs" and getattr(args, name) is not None
+        if name not in ("epochs", "backend") and getattr(args, name) is not None
     ]
     if changed or args.overwrite:
-        raise VaekitError(
-            f"--resume continues {args.resume!r} with its own {runs.CONFIG}; drop "
+        raise InvalidArgument(
+            f"--resume continues {args.resume!r} with its own config.toml; drop "
             f"{', '.join(changed) or '--overwrite'} (only --epochs may change)"
         )
+    from vaekit import runs
+
     return runs.resume_config(args.resume, args.epochs, args.backend, environment)
 
 
 def cmd_train(args):
     config = _config(args)
-    commands.use_backend(config.backend)
-    from vaekit.training.train import TrainingInterrupted, summarize, train
+    common.use_backend(config.backend)
+    from vaekit.training import TrainingInterrupted, summarize, train
 
     try:
         run, metrics = train(
@@ -237,7 +222,10 @@ def cmd_train(args):
             process_id=args.process_id,
         )
     except TrainingInterrupted as exc:
-        print(f"vaekit: {exc}", file=sys.stderr)
+        print(
+            f"vaekit: {exc}. Resume with: vaekit train --resume {exc.run}",
+            file=sys.stderr,
+        )
         return exc.exit_code
     if run is None:
         print("trained; process 0 wrote the run folder")
@@ -245,3 +233,31 @@ def cmd_train(args):
     print(f"run folder: {run}")
     print(summarize(metrics))
     return 0
+
+
+def _cell(value):
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value))
+    return "none" if value is None else str(value)
+
+
+def settings_table():
+    """Every setting as a Markdown table (docs/cli.md holds this text):
+    setting, flag, default, allowed values and meaning, by section."""
+    lines = [
+        "| setting | flag | default | allowed | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for group in config_lib.GROUPS:
+        lines.append(f"| **{group}** | | | | |")
+        for field in config_lib.FIELDS.values():
+            meta = field.metadata
+            if meta["group"] != group:
+                continue
+            allowed = ", ".join(meta["choices"]) if meta["choices"] else ""
+            flag = "--" + field.name.replace("_", "-")
+            lines.append(
+                f"| `{field.name}` | `{flag}` | {_cell(field.default)} | {allowed} | "
+                f"{meta['help']} |"
+            )
+    return "\n".join(lines) + "\n"

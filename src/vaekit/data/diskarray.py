@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from vaekit import VaekitError
+from vaekit.errors import DataError, InvalidArgument
 
 __all__ = ["CHUNK_BYTES", "DiskArray", "open_npy"]
 
@@ -34,7 +34,7 @@ def open_npy(path):
     also gives their errors.
 
     Raises:
-        VaekitError: if the header is corrupt or the file is shorter than
+        DataError: if the header is corrupt or the file is shorter than
             its header says.
     """
     try:
@@ -46,7 +46,7 @@ def open_npy(path):
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
             offset = handle.tell()
     except OSError as exc:
-        raise VaekitError(f"{path}: cannot read .npy file ({exc})") from None
+        raise DataError(f"{path}: cannot read .npy file ({exc})") from None
     except Exception:  # noqa: BLE001  numpy raises many types on a bad header
         return None  # numpy.load names what is wrong
     if (
@@ -60,7 +60,7 @@ def open_npy(path):
     size = os.path.getsize(path)
     needed = offset + math.prod(shape) * dtype.itemsize
     if size < needed:
-        raise VaekitError(
+        raise DataError(
             f"{path}: corrupt or truncated (its header declares {shape} "
             f"{dtype} values, {needed} bytes, but the file holds {size})"
         )
@@ -187,13 +187,13 @@ class DiskArray:
         if shape[0] not in (-1, len(self)) or math.prod(shape[1:]) != math.prod(
             self.example_shape
         ):
-            raise ValueError(f"cannot reshape {self.shape} to {shape}")
+            raise InvalidArgument(f"cannot reshape {self.shape} to {shape}")
         return self._with(shape_=shape[1:])
 
     def binarized(self, seed):
         """A Bernoulli draw of every value, seeded by `(seed, file row)`."""
         if self.binarize_seed is not None:
-            raise ValueError("already binarized")
+            raise InvalidArgument("already binarized")
         return self._with(binarize_seed=int(seed))
 
     # -- checks ----------------------------------------------------------
@@ -204,7 +204,7 @@ class DiskArray:
         infinite floats. Keeps the range for `min` and `max`.
 
         Raises:
-            VaekitError: naming `source`.
+            DataError: naming `source`.
         """
         low, high, bad = math.inf, -math.inf, 0
         for _, chunk in self._raw_chunks():
@@ -220,16 +220,16 @@ class DiskArray:
             high = max(high, float(chunk.max()))
         kind = self.stored_dtype.kind
         if bad:
-            raise VaekitError(
+            raise DataError(
                 f"{source}: {bad} values are NaN or infinite; remove or impute them"
             )
         if kind in "iu" and (low < 0 or high > 255):
-            raise VaekitError(
+            raise DataError(
                 f"{source}: integer data must lie in 0..255 (8-bit images), got "
                 f"{low:g}..{high:g}; scale it to floats yourself"
             )
         if kind == "f" and max(-low, high) > float(np.finfo(np.float32).max):
-            raise VaekitError(
+            raise DataError(
                 f"{source}: values beyond float32's range ({low:g}..{high:g}); "
                 "rescale them"
             )
@@ -283,7 +283,7 @@ class DiskArray:
                 start = self.offset + int(wanted[a]) * self.row_bytes
                 data = os.pread(fd, nbytes, start)
                 if len(data) != nbytes:
-                    raise VaekitError(f"{self.path}: truncated while reading")
+                    raise DataError(f"{self.path}: truncated while reading")
                 flat[order[a:b]] = np.frombuffer(data, np.uint8).reshape(b - a, -1)
         finally:
             os.close(fd)

@@ -10,14 +10,14 @@ import keras
 import numpy as np
 
 from vaekit import checks
-from vaekit.data.diskarray import DiskArray
-from vaekit.model.losses import gaussian_kl
+from vaekit.errors import InvalidArgument
+from vaekit.evaluation.diagnostics import count_active
+from vaekit.evaluation.inputs import as_float_rows, likelihood_data
+from vaekit.model.saving import load_model
 
 __all__ = [
-    "ACTIVE_UNIT_THRESHOLD",
     "DEFAULT_MAX_MEMORY",
     "MAX_ROWS",
-    "active_units",
     "evaluate",
     "per_example",
     "plan_chunks",
@@ -29,7 +29,6 @@ DEFAULT_MAX_MEMORY = 1 << 30  # bytes of activations per chunk
 # of a jitted matmul in passes of 2500 rows and 0.48 in passes of 20,000
 # (one run, benchmarks/evaluation.py).
 MAX_ROWS = 4096
-ACTIVE_UNIT_THRESHOLD = 0.01
 
 
 def _bytes_per_row(model):
@@ -60,37 +59,60 @@ def plan_chunks(
 
 def evaluate(
     model,
-    x,
+    data,
     iw_samples=1000,
     seed=0,
     max_memory=DEFAULT_MAX_MEMORY,
     progress=None,
     condition=None,
+    binarize="auto",
+    label_column=None,
+    split=None,
+    missing="error",
 ):
-    """Evaluates `model` on the data `x`.
+    """Evaluates `model` on `data`.
 
     The log-likelihood is the importance-weighted estimate of Burda et al.
     (2015): `log p(x) ~= logsumexp_i(log w_i) - log k`, a lower bound that
     rises with `k`. The ELBO is the mean of the same `k` log-weights (a
     k-sample Monte Carlo estimate); `kl` is the analytic KL of q(z|x) from
     the prior and `reconstruction = -(elbo + kl)`. Each figure is the mean
-    over the data of `per_example`'s values.
+    over the data of `per_example`'s values, in nats per example and in the
+    data's own units.
 
     Args:
-        model, x, iw_samples, seed, max_memory, progress, condition: As for
-            `per_example`.
+        model: A `vaekit.VAE` or the path of a `.keras` file.
+        data: A dataset spec (a name or a path), a pandas DataFrame or an
+            array of examples (see `vaekit.model.inputs.read_inputs`, which
+            also takes `label_column`, `split` and `missing`).
+        iw_samples, seed, max_memory, progress: As for `per_example`.
+        condition: The labels of an array's examples, for a conditional
+            model.
+        binarize: How a Bernoulli model's data is binarized first (see
+            `vaekit.evaluation.inputs.likelihood_data`): `"auto"` as the
+            model's run trained, `"none"`, or once (`"static"`), with `seed`.
 
     Returns:
         A dict with `elbo`, `log_likelihood`, `log_likelihood_stderr`,
         `reconstruction`, `kl` (nats per example, means over the data),
-        `active_units`, `n` and `iw_samples`.
+        `active_units`, `n`, `iw_samples`, `split` and `binarize`.
 
     Raises:
-        ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
-            empty or not of the model's input shape.
+        InvalidArgument: if `iw_samples` or `max_memory` is invalid.
+        VaekitError: for a bad model or data that does not fit it.
     """
-    values = _per_example(
-        model, x, iw_samples, seed, max_memory, progress, condition, z_mean=False
+    prepared = likelihood_data(
+        model, data, condition, binarize, seed, label_column, split, missing
+    )
+    values = per_example(
+        prepared.model,
+        prepared.x,
+        iw_samples,
+        seed,
+        max_memory,
+        progress,
+        prepared.condition,
+        z_mean=False,
     )
     log_px, elbo, kl = values["log_likelihood"], values["elbo"], values["kl"]
     n = len(log_px)
@@ -102,33 +124,12 @@ def evaluate(
         else 0.0,
         "reconstruction": float(-(elbo + kl).mean()),
         "kl": float(kl.mean()),
-        "active_units": _count_active(values["z_mean_variance"], n),
+        "active_units": count_active(values["z_mean_variance"], n),
         "n": int(n),
         "iw_samples": iw_samples,
+        "split": prepared.inputs.split,
+        "binarize": prepared.binarize,
     }
-
-
-def active_units(z_means, threshold=ACTIVE_UNIT_THRESHOLD):
-    """The number of active latent units (Burda et al. 2015, section 5.2):
-    units whose `Var_x(E_q[z_j])` over the examples exceeds `threshold`.
-
-    Args:
-        z_means: numpy array `(n, latent_dim)` of q's means.
-        threshold: The variance above which a unit counts as active.
-
-    Returns:
-        An int (0 for fewer than two examples).
-    """
-    z_means = np.asarray(z_means, dtype=np.float64)
-    return _count_active(z_means.var(axis=0), len(z_means), threshold)
-
-
-def _count_active(variance, n, threshold=ACTIVE_UNIT_THRESHOLD):
-    """`active_units` from the variance of each unit's mean over `n`
-    examples."""
-    if n < 2:
-        return 0
-    return int((np.asarray(variance) > threshold).sum())
 
 
 def per_example(
@@ -139,11 +140,12 @@ def per_example(
     max_memory=DEFAULT_MAX_MEMORY,
     progress=None,
     condition=None,
+    z_mean=True,
 ):
     """The values `evaluate` averages, one per example of `x`.
 
     Args:
-        model: A `vaekit.VAE`.
+        model: A `vaekit.VAE` or the path of a `.keras` file.
         x: numpy array of shape `(n, *model.data_shape)`, already scaled (and
             binarized) as the likelihood expects, or a
             `vaekit.data.diskarray.DiskArray` (read a batch at a time).
@@ -153,52 +155,34 @@ def per_example(
         progress: Optional callable `progress(done, total)`.
         condition: The labels of `x`, for a conditional model (each example
             is evaluated under its own label).
+        z_mean: False returns the variance of q's mean over the examples
+            (`z_mean_variance`, one per unit) instead of the means, so that
+            memory does not grow with the data beyond a few numbers per
+            example.
 
     Returns:
         A dict of float64 numpy arrays in the order of `x`: `elbo`,
         `log_likelihood` (the importance-weighted estimate of log p(x)),
         `kl` (nats, shape `(n,)` each) and `z_mean` (q's mean, shape
-        `(n, latent_dim)`).
+        `(n, latent_dim)`) or `z_mean_variance`.
 
     Raises:
-        ValueError: if `iw_samples` or `max_memory` is invalid, or `x` is
-            empty or not of the model's input shape.
+        InvalidArgument: if `iw_samples` or `max_memory` is invalid, or `x`
+            is empty or not of the model's input shape.
     """
-    return _per_example(model, x, iw_samples, seed, max_memory, progress, condition)
 
-
-def _per_example(
-    model,
-    x,
-    iw_samples=1000,
-    seed=0,
-    max_memory=DEFAULT_MAX_MEMORY,
-    progress=None,
-    condition=None,
-    z_mean=True,
-):
-    """`per_example`; with `z_mean=False`, the variance of q's mean over
-    the examples (`z_mean_variance`, per unit) instead of the means, so that
-    memory does not grow with the data beyond a few numbers per example."""
-    x = _rows(x)
+    model = load_model(model)
+    x = as_float_rows(x)
     n = len(x)
     # k = 0 or no data would end in log(0) or a mean of nothing (NaN).
     checks.integer(iw_samples, "iw_samples")
     checks.number(max_memory, "max_memory", minimum=0, exclusive=("minimum",))
     if n == 0 or tuple(x.shape[1:]) != tuple(model.data_shape):
-        raise ValueError(
+        raise InvalidArgument(
             f"Expected data of shape (n >= 1, *{tuple(model.data_shape)}), the "
             f"model's input. Received: x.shape={x.shape}"
         )
-    if model.conditional:
-        if condition is None:
-            raise ValueError(
-                "A conditional VAE is evaluated under each example's label: pass "
-                "condition=y"
-            )
-        condition = np.asarray(condition, dtype="float32").reshape(n, -1)
-    else:
-        condition = None
+    condition = _condition_rows(model, condition, n)
     batch, k_chunk = plan_chunks(model, n, iw_samples, max_memory)
     posterior = _compiled(model, _posterior_terms)
     log_weights = _compiled(model, _log_weights, seed)
@@ -222,24 +206,9 @@ def _per_example(
         xb = x[start : start + batch]
         yb = None if condition is None else condition[start : start + batch]
         stop = start + len(xb)
-        running_max = np.full(stop - start, -np.inf)
-        running_sum = np.zeros(stop - start)
-        weight_total = np.zeros(stop - start)
-        done = 0
-        while done < iw_samples:
-            k = min(k_chunk, iw_samples - done)
-            log_w = log_weights(xb, yb, k).astype(np.float64)
-            # Streaming logsumexp over chunks of importance samples.
-            chunk_max = log_w.max(axis=0)
-            new_max = np.maximum(running_max, chunk_max)
-            running_sum = running_sum * np.exp(running_max - new_max) + np.exp(
-                log_w - new_max
-            ).sum(axis=0)
-            running_max = new_max
-            weight_total += log_w.sum(axis=0)
-            done += k
-        log_px[start:stop] = running_max + np.log(running_sum) - math.log(iw_samples)
-        elbo[start:stop] = weight_total / iw_samples
+        log_px[start:stop], elbo[start:stop] = _importance_batch(
+            log_weights, xb, yb, iw_samples, k_chunk
+        )
         if progress is not None:
             progress(stop, n)
     values = {"elbo": elbo, "log_likelihood": log_px, "kl": kl}
@@ -248,6 +217,40 @@ def _per_example(
     else:
         values["z_mean_variance"] = moments[2] / max(moments[0][0], 1)
     return values
+
+
+def _condition_rows(model, condition, n):
+    """The condition of a conditional model as float32 rows (required), or
+    None for an unconditional one."""
+    if not model.conditional:
+        return None
+    if condition is None:
+        raise InvalidArgument(
+            "A conditional VAE is evaluated under each example's label: pass "
+            "condition=y"
+        )
+    return np.asarray(condition, dtype="float32").reshape(n, -1)
+
+
+def _importance_batch(log_weights, xb, yb, iw_samples, k_chunk):
+    """`(log p(x), ELBO)` of a batch from `iw_samples` importance weights
+    drawn `k_chunk` at a time: a streaming logsumexp over the chunks."""
+    running_max = np.full(len(xb), -np.inf)
+    running_sum = np.zeros(len(xb))
+    weight_total = np.zeros(len(xb))
+    done = 0
+    while done < iw_samples:
+        k = min(k_chunk, iw_samples - done)
+        log_w = log_weights(xb, yb, k).astype(np.float64)
+        new_max = np.maximum(running_max, log_w.max(axis=0))
+        running_sum = running_sum * np.exp(running_max - new_max) + np.exp(
+            log_w - new_max
+        ).sum(axis=0)
+        running_max = new_max
+        weight_total += log_w.sum(axis=0)
+        done += k
+    log_px = running_max + np.log(running_sum) - math.log(iw_samples)
+    return log_px, weight_total / iw_samples
 
 
 def _merge_moments(moments, batch):
@@ -266,18 +269,10 @@ def _merge_moments(moments, batch):
     moments[0] = total
 
 
-def _rows(x):
-    """`x` as float32 rows to slice a batch at a time: a numpy array, or a
-    `vaekit.data.diskarray.DiskArray` as it is (read a batch at a time)."""
-    if isinstance(x, DiskArray):
-        return x
-    return np.asarray(x, dtype="float32")
-
-
 def _posterior_terms(model, x, y):
     """`(z_mean, KL(q(z|x) || p(z)))` of a batch."""
     z_mean, q_log_var = model.posterior(x, condition=y)
-    return z_mean, gaussian_kl(z_mean, q_log_var)
+    return z_mean, model.prior.kl(z_mean, q_log_var)
 
 
 def _log_weights(model, x, y, seed, k):

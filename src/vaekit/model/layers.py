@@ -1,5 +1,8 @@
 """Keras layers of vaekit: `Sampling` (the reparameterization trick) and
-`DataTransform` (standardisation and one-hot columns inside the model)."""
+`DataTransform` (standardisation and one-hot columns inside the model).
+
+The convolution layers of the conv networks are in `vaekit.model.conv`.
+"""
 
 import math
 import numbers
@@ -9,8 +12,10 @@ import numpy as np
 from keras import ops
 
 from vaekit import checks
+from vaekit.errors import InvalidArgument
+from vaekit.model.objectives import reparameterize
 
-__all__ = ["DataTransform", "MatmulConv2D", "Sampling", "SubpixelConv2DTranspose"]
+__all__ = ["DataTransform", "Sampling"]
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -67,7 +72,7 @@ class Sampling(keras.layers.Layer):
             dtype=z_mean.dtype,
             seed=self.seed_generator,
         )
-        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+        return reparameterize(z_mean, z_log_var, epsilon)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
@@ -93,18 +98,16 @@ class DataTransform(keras.layers.Layer):
     scale 1, so nothing is divided by zero. Categorical columns (tables
     only) hold category indices `0..n-1` and become one-hot vectors (an index
     outside `0..n-1` becomes a vector of zeros, which `log_likelihood`
-    cannot score: `vaekit.data.readers.read_csv` refuses unknown categories). The
+    cannot score: `vaekit.data.csvfile.read_csv` refuses unknown categories). The
     model's space is `[standardised numeric columns, one-hot blocks]`.
 
     The decoder's output has the shape of the model's space (`model_shape`):
     Gaussian means of the standardised numeric features, then one block of
-    logits per categorical column. `log_likelihood` is the log-density of
-    the data **in its own units**: the Gaussian's in the model's space plus
-    the transform's log-Jacobian, `-sum(log scale)` (per position of an
-    image), plus each categorical column's log-probability; so numbers stay
-    comparable across scalings. `inverse` maps decoder outputs back to the
-    data's units (numeric means, and each categorical column's most probable
-    category).
+    logits per categorical column (`split_params`).
+    `vaekit.model.likelihoods.InDataUnits` scores data in its own units
+    with it (`log_jacobian` is `-sum(log scale)`, per position of an
+    image); `inverse` maps decoder outputs back to the data's units
+    (numeric means, and each categorical column's most probable category).
 
     Args:
         data_shape: Shape of one example in the data's units: `(D,)` for a
@@ -190,7 +193,7 @@ class DataTransform(keras.layers.Layer):
         if not hasattr(data, "shape"):
             data = np.asarray(data)
         if tuple(data.shape[1:]) != self.data_shape or len(data) == 0:
-            raise ValueError(
+            raise InvalidArgument(
                 f"Expected data of shape (n >= 1, *{self.data_shape}). Received: "
                 f"shape={data.shape}"
             )
@@ -211,65 +214,48 @@ class DataTransform(keras.layers.Layer):
         self.mean.assign(mean.astype("float32"))
         self.scale.assign(np.where(constant, 1.0, std).astype("float32"))
 
-    def _numeric(self, x):
-        """The numeric features of `x`, standardised."""
+    def standardize(self, x):
+        """The numeric features of `x` (data units), standardised."""
         if self.categorical:
             x = ops.take(x, np.asarray(self.numeric, dtype="int32"), axis=-1)
         return (x - self.mean) / self.scale
 
     def call(self, inputs):
         x = ops.cast(inputs, self.compute_dtype)
-        parts = [self._numeric(x)] if self.numeric else []
+        parts = [self.standardize(x)] if self.numeric else []
         for column, n in self.categorical:
             index = ops.cast(ops.round(x[:, column]), "int32")
             parts.append(ops.one_hot(index, n, dtype=x.dtype))
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
 
     def log_jacobian(self):
-        """`log |d standardise / dx|` of one example: `-sum(log scale)` per
+        """`log |d standardize / dx|` of one example: `-sum(log scale)` per
         position."""
         return -self._positions * ops.sum(ops.log(self.scale))
 
-    def log_likelihood(self, x, params, log_var):
-        """Log-density of data `x` (its own units), per example, given the
-        decoder's `params` and the Gaussian log-variance `log_var` (in the
-        standardised units; broadcast against the numeric features)."""
-        from vaekit.model.losses import gaussian_log_likelihood
-
-        x = ops.cast(x, params.dtype)
+    def split_params(self, params):
+        """`(numeric, blocks)`: the part of a decoder output in the model's
+        space that belongs to the numeric features (None if there are
+        none), and one block of logits per categorical column."""
         k = len(self.numeric)
-        result = self.log_jacobian()
+        numeric = None
         if k:
-            result = result + gaussian_log_likelihood(
-                self._numeric(x),
-                params[..., :k] if self.categorical else params,
-                log_var,
-            )
-        start = k
-        for column, n in self.categorical:
-            logits = params[:, start : start + n]
-            index = ops.cast(ops.round(x[:, column]), "int32")
-            picked = ops.sum(
-                ops.one_hot(index, n, dtype=params.dtype)
-                * ops.log_softmax(logits, axis=-1),
-                axis=-1,
-            )
-            result = result + picked
+            numeric = params[..., :k] if self.categorical else params
+        blocks, start = [], k
+        for _, n in self.categorical:
+            blocks.append(params[:, start : start + n])
             start += n
-        return result
+        return numeric, blocks
 
     def inverse(self, params):
         """The decoder's `params` in the data's units: numeric means
         de-standardised, each categorical column's most probable category
         index."""
-        k = len(self.numeric)
-        numeric = params[..., :k] if self.categorical else params
-        parts = [numeric * self.scale + self.mean] if k else []
-        start = k
-        for _, n in self.categorical:
-            best = ops.argmax(params[:, start : start + n], axis=-1)
+        numeric, blocks = self.split_params(params)
+        parts = [numeric * self.scale + self.mean] if numeric is not None else []
+        for logits in blocks:
+            best = ops.argmax(logits, axis=-1)
             parts.append(ops.expand_dims(ops.cast(best, params.dtype), -1))
-            start += n
         if len(parts) == 1:
             return parts[0]
         order = np.asarray(self._inverse_order, dtype="int32")
@@ -287,127 +273,3 @@ class DataTransform(keras.layers.Layer):
             "category_names": self.category_names,
         }
         return {**base_config, **config}
-
-
-# Which of the 3 taps of a stride-2 transposed convolution feed each output
-# phase (even or odd row/column) from each of the 2 input positions
-# (previous, same) it sees: out[2m] = x[m-1] w[2] + x[m] w[0] and
-# out[2m+1] = x[m] w[1] (Keras' "same" padding).
-_PHASE_TAPS = np.array(
-    [[[0, 0, 1], [1, 0, 0]], [[0, 0, 0], [0, 1, 0]]], dtype="float32"
-)
-
-
-def _bias_and_activation(layer, y):
-    """What a Keras convolution does after its kernel: bias, activation."""
-    if layer.use_bias:
-        y = y + ops.cast(layer.bias, y.dtype)
-    if layer.activation is not None:
-        y = layer.activation(y)
-    return y
-
-
-@keras.saving.register_keras_serializable(package="vaekit")
-class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose`, computed on JAX as one matmul and a
-    depth-to-space shuffle where it has a 3x3 kernel, stride 2 and "same"
-    padding (the conv VAE's decoder layers).
-
-    The same layer (weights, config, outputs to float rounding): each of
-    the 4 output phases is a 2x2 convolution over the input with taps of the
-    3x3 kernel (Shi et al. 2016, "sub-pixel convolution"), and the four are
-    one matmul over the input's 2x2 windows. XLA:CPU runs a transposed
-    convolution as an input-dilated convolution, about 10x slower than
-    TensorFlow's; this form is 4-7x faster than that (benchmarks/conv.py).
-    Other shapes, and other backends, use `Conv2DTranspose` itself.
-    """
-
-    def _subpixel(self):
-        return (
-            keras.backend.backend() == "jax"
-            and tuple(self.kernel_size) == (3, 3)
-            and tuple(self.strides) == (2, 2)
-            and self.padding == "same"
-            and tuple(self.dilation_rate) == (1, 1)
-            and self.output_padding is None
-            and self.data_format == "channels_last"
-        )
-
-    def call(self, inputs):
-        if not self._subpixel():
-            return super().call(inputs)
-        kernel = ops.cast(self.kernel, inputs.dtype)  # (3, 3, out, in)
-        filters = self.filters
-        taps = ops.convert_to_tensor(_PHASE_TAPS, dtype=inputs.dtype)
-        # k[i, j, c, p, q, f]: tap (i, j) of phase (p, q), input c, output f.
-        k = ops.einsum("pia,qjb,abfc->ijcpqf", taps, taps, kernel)
-        channels = ops.shape(kernel)[3]
-        k = ops.reshape(k, (4 * channels, 4 * filters))
-        padded = ops.pad(inputs, [[0, 0], [1, 0], [1, 0], [0, 0]])
-        batch, height, width = ops.shape(inputs)[:3]
-        # The 2x2 windows as rows of one matmul (XLA:CPU's fastest op).
-        patches = ops.concatenate(
-            [
-                padded[:, i : i + height, j : j + width, :]
-                for i in (0, 1)
-                for j in (0, 1)
-            ],
-            axis=-1,
-        )
-        y = ops.matmul(ops.reshape(patches, (-1, 4 * channels)), k)
-        y = ops.reshape(y, (batch, height, width, 2, 2, filters))
-        y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
-        y = ops.reshape(y, (batch, 2 * height, 2 * width, filters))
-        return _bias_and_activation(self, y)
-
-
-@keras.saving.register_keras_serializable(package="vaekit")
-class MatmulConv2D(keras.layers.Conv2D):
-    """`keras.layers.Conv2D`, computed on JAX as one matmul and shifted sums
-    where it has stride 1, "same" padding and an odd kernel (the conv VAE's
-    output layer).
-
-    The same layer (weights, config, outputs to float rounding): every
-    input pixel is first projected onto all `kh * kw` taps at once
-    (`u = x @ W`, one matmul of `(pixels, channels) x (channels, taps *
-    filters)`), then each output pixel sums its neighbours' projections for
-    the matching taps (`y[i, j] = sum_ab u[i + a - p, j + b - p, a, b]`).
-    XLA:CPU runs a convolution to few output channels (a 32-to-1 channel
-    3x3 output layer) about 7x slower than this (benchmarks/conv.py).
-    Other shapes, and other backends, use `Conv2D` itself.
-    """
-
-    def _matmul(self):
-        kh, kw = self.kernel_size
-        return (
-            keras.backend.backend() == "jax"
-            and tuple(self.strides) == (1, 1)
-            and self.padding == "same"
-            and tuple(self.dilation_rate) == (1, 1)
-            and self.groups == 1
-            and self.data_format == "channels_last"
-            and kh % 2 == 1
-            and kw % 2 == 1
-        )
-
-    def call(self, inputs):
-        if not self._matmul():
-            return super().call(inputs)
-        kh, kw = self.kernel_size
-        kernel = ops.cast(self.kernel, inputs.dtype)  # (kh, kw, in, out)
-        channels = ops.shape(kernel)[2]
-        filters = self.filters
-        batch, height, width = ops.shape(inputs)[:3]
-        projection = ops.reshape(
-            ops.transpose(kernel, (2, 0, 1, 3)), (channels, kh * kw * filters)
-        )
-        u = ops.matmul(ops.reshape(inputs, (-1, channels)), projection)
-        u = ops.reshape(u, (batch, height, width, kh, kw, filters))
-        ph, pw = (kh - 1) // 2, (kw - 1) // 2
-        u = ops.pad(u, [[0, 0], [ph, ph], [pw, pw], [0, 0], [0, 0], [0, 0]])
-        y = None
-        for a in range(kh):
-            for b in range(kw):
-                term = u[:, a : a + height, b : b + width, a, b, :]
-                y = term if y is None else y + term
-        return _bias_and_activation(self, y)

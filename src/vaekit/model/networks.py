@@ -6,9 +6,11 @@ import math
 import keras
 
 from vaekit import checks
-from vaekit.model.layers import MatmulConv2D, SubpixelConv2DTranspose
+from vaekit.errors import InvalidArgument
+from vaekit.model.conv import MatmulConv2D, SubpixelConv2DTranspose
+from vaekit.model.layers import DataTransform
 
-__all__ = ["build_decoder", "build_encoder"]
+__all__ = ["build_decoder", "build_encoder", "check_networks", "network_transforms"]
 
 
 def _check_arguments(shape, hidden_dims, latent_dim, architecture, dropout):
@@ -24,13 +26,13 @@ def _check_arguments(shape, hidden_dims, latent_dim, architecture, dropout):
     if architecture == "conv":
         factor = 2 ** len(hidden_dims)
         if len(shape) != 3 or not hidden_dims:
-            raise ValueError(
+            raise InvalidArgument(
                 "The conv architecture needs images of shape (height, width, "
                 f"channels) and at least one layer. Received: shape={shape}, "
                 f"hidden_dims={hidden_dims}"
             )
         if shape[0] % factor or shape[1] % factor:
-            raise ValueError(
+            raise InvalidArgument(
                 f"The conv architecture halves height and width {len(hidden_dims)} "
                 f"times, so both must be divisible by {factor}. Received: "
                 f"shape={shape}, hidden_dims={hidden_dims}"
@@ -38,21 +40,11 @@ def _check_arguments(shape, hidden_dims, latent_dim, architecture, dropout):
     return shape, hidden_dims
 
 
-def _named(layer, name):
-    """`layer`, checked to be named `name`: the VAE finds its transforms by
-    name."""
-    if layer.name != name:
-        raise ValueError(
-            f"Expected a DataTransform named {name!r}. Received: name={layer.name!r}"
-        )
-    return layer
-
-
 def _conditioned(first, h, condition):
     """`([first, y], concat(h, c), c)`: the condition input `y` of shape
     `condition.data_shape`, transformed (`c`) and joined to the features."""
     y = keras.Input(shape=condition.data_shape, name="condition")
-    c = _named(condition, "condition_transform")(y)
+    c = condition(y)
     joined = keras.layers.Concatenate(name="join_condition")([h, c])
     return [first, y], joined, c
 
@@ -134,9 +126,9 @@ def build_encoder(
             the same seed builds the same weights in any process.
         dropout: Rate of a `Dropout` layer after each hidden MLP layer (a
             regularizer for small data sets; 0: none).
-        transform: Optional adapted `vaekit.model.layers.DataTransform` of
-            `input_shape`, applied first (named `transform`): the encoder
-            then takes data in its own units.
+        transform: Optional adapted `vaekit.model.DataTransform` of
+            `input_shape`, applied first: the encoder then takes data in
+            its own units (the VAE finds it as the layer on its input).
         condition: Optional adapted `DataTransform` of the condition `y`
             (class labels as one categorical column, or numeric columns),
             applied to a second input `condition` and concatenated to the
@@ -147,7 +139,7 @@ def build_encoder(
         of shape `(batch, latent_dim)`.
 
     Raises:
-        ValueError: if an argument is invalid.
+        InvalidArgument: if an argument is invalid.
     """
     input_shape, hidden_dims = _check_arguments(
         input_shape, hidden_dims, latent_dim, architecture, dropout
@@ -156,7 +148,7 @@ def build_encoder(
     inputs = keras.Input(shape=input_shape, name="x")
     h = inputs
     if transform is not None:
-        h = _named(transform, "transform")(h)
+        h = transform(h)
     if architecture == "conv":
         h = _convolutions(h, keras.layers.Conv2D, "conv", hidden_dims, activation, init)
     if len(h.shape) > 2:
@@ -212,7 +204,7 @@ def build_decoder(
         condition) to `(batch, *output_shape)`.
 
     Raises:
-        ValueError: if an argument is invalid.
+        InvalidArgument: if an argument is invalid.
     """
     output_shape, hidden_dims = _check_arguments(
         output_shape, hidden_dims, latent_dim, architecture, dropout
@@ -258,3 +250,35 @@ def build_decoder(
     if len(output_shape) > 1:
         params = keras.layers.Reshape(output_shape, name="unflatten")(params)
     return keras.Model(inputs, params, name=name)
+
+
+def network_transforms(network):
+    """The `DataTransform` layers a network applies to its inputs: `(of x
+    or z, of the condition)`, each None where the input goes in as it is.
+    They are found by position (the layer that takes the input), not by
+    name."""
+    found = [None] * len(network.inputs)
+    for layer in network.layers:
+        if isinstance(layer, DataTransform):
+            for i, tensor in enumerate(network.inputs):
+                if layer.input is tensor:
+                    found[i] = layer
+    return found[0], (found[1] if len(found) > 1 else None)
+
+
+def check_networks(encoder, decoder):
+    """Checks that an encoder and a decoder fit each other."""
+    conditional = len(encoder.inputs) == 2
+    if conditional != (len(decoder.inputs) == 2) or len(encoder.inputs) > 2:
+        raise InvalidArgument(
+            "The encoder and decoder must both take a condition (two inputs) "
+            f"or neither. Received: {len(encoder.inputs)} encoder inputs, "
+            f"{len(decoder.inputs)} decoder inputs"
+        )
+    z_shape = tuple(encoder.outputs[0].shape[1:])
+    if tuple(decoder.inputs[0].shape[1:]) != z_shape:
+        raise InvalidArgument(
+            "The decoder's input must match the encoder's latent output. "
+            f"Received: encoder latent shape={z_shape}, decoder "
+            f"input shape={tuple(decoder.inputs[0].shape[1:])}"
+        )

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from vaekit import checks
+from vaekit.errors import InvalidArgument
 
 __all__ = ["TrainingBatches"]
 
@@ -50,7 +51,7 @@ class TrainingBatches(keras.utils.PyDataset):
         y: Optional labels, one per example, fed beside `x`.
 
     Raises:
-        ValueError: if an argument is invalid.
+        InvalidArgument: if an argument is invalid.
     """
 
     def __init__(
@@ -70,7 +71,7 @@ class TrainingBatches(keras.utils.PyDataset):
         self.x = x
         self.y = None if y is None else np.asarray(y, dtype=np.float32)
         if self.y is not None and len(self.y) != len(x):
-            raise ValueError(
+            raise InvalidArgument(
                 f"Expected one label per example. Received: {len(self.y)} labels "
                 f"for {len(x)} examples"
             )
@@ -81,7 +82,7 @@ class TrainingBatches(keras.utils.PyDataset):
         index, count = process
         checks.integer(count, "process count")
         if not 0 <= index < count or (count > 1 and (self.pad_to or 1) % count):
-            raise ValueError(
+            raise InvalidArgument(
                 "process must be (index, count) with 0 <= index < count and "
                 f"count dividing pad_to. Received: process={process!r}, "
                 f"pad_to={pad_to!r}"

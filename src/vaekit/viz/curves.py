@@ -5,10 +5,10 @@ import os
 
 import numpy as np
 
-from vaekit import VaekitError, runs
-from vaekit.evaluation.likelihood import ACTIVE_UNIT_THRESHOLD
-from vaekit.training.callbacks import COLLAPSE_KL
-from vaekit.viz.figures import _pyplot
+from vaekit import runs
+from vaekit.errors import RunFolderError
+from vaekit.evaluation.diagnostics import ACTIVE_UNIT_THRESHOLD, COLLAPSE_KL
+from vaekit.viz.figures import pyplot
 
 __all__ = ["kl_per_unit", "training_curves", "unit_kl_columns"]
 
@@ -34,7 +34,7 @@ def training_curves(history):
         A matplotlib figure with three panels.
     """
     history = _history(history)
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), constrained_layout=True)
     epochs = history.get("epoch", np.arange(1, len(history.get("loss", [])) + 1))
     # A line needs two epochs; mark the points so a short run still shows.
@@ -88,18 +88,18 @@ def kl_per_unit(history, threshold=COLLAPSE_KL):
         A matplotlib figure with two panels.
 
     Raises:
-        VaekitError: if the history has no `kl_0` column.
+        RunFolderError: if the history has no `kl_0` column.
     """
     history = _history(history)
     columns = unit_kl_columns(history)
     if not columns:
-        raise VaekitError(
+        raise RunFolderError(
             "the training history has no per-unit KL (kl_0, kl_1, ...): it was "
             "written by a vaekit that did not record it"
         )
     kl = np.array([history[c] for c in columns], dtype=np.float64)  # units x epochs
     epochs = history.get("epoch", np.arange(1, kl.shape[1] + 1))
-    plt = _pyplot()
+    plt = pyplot()
     fig, (heat, count) = plt.subplots(
         1,
         2,

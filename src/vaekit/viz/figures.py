@@ -1,47 +1,57 @@
-"""Pictures of a VAE: samples, reconstructions, the latent space, traversals,
-interpolations (the training curves are in `vaekit.viz.curves`).
+"""Matplotlib figures of a VAE: the latent scatter and the heatmaps that
+stand in for image grids when the data are vectors (table rows), and
+`save_picture`, which writes a figure or a `uint8` grid atomically.
 
-For image data the decoded pictures are `uint8` grids tiled by
-`vaekit.viz.tiles` (numpy, milliseconds for thousands of tiles; a notebook shows
-them with `plt.imshow`). Matplotlib (Agg backend) draws only what needs axes,
-legends or colour bars: the latent scatter, the training curves and the
-heatmaps that stand in for image grids when the data are vectors (tabular
-rows). `save_picture` writes either kind through `vaekit.io`, atomically.
+Matplotlib runs with its Agg backend (no screen needed).
 """
 
 import numpy as np
 
-from vaekit import VaekitError, checks
-from vaekit import io as files
-from vaekit.data import fit_to_shape
-from vaekit.viz.latent import interpolation_codes, manifold_layout, principal_components
-from vaekit.viz.tiles import (
-    display_range,
-    image_grid,
-    is_image_shape,
-    pair_grid,
-    png_bytes,
-)
+from vaekit import data as data_lib
+from vaekit import io as vaekit_io
+from vaekit.errors import InvalidArgument
+from vaekit.model import load_model
+from vaekit.model.inputs import read_inputs
+from vaekit.viz.latent import principal_components
+from vaekit.viz.tiles import display_range, png_bytes
 
 __all__ = [
-    "interpolation",
+    "examples",
     "label_text",
     "latent_scatter",
-    "manifold",
-    "reconstruction_grid",
-    "sample_grid",
+    "pyplot",
     "save_picture",
     "vector_heatmaps",
 ]
 
 
-def _pyplot():
+def pyplot():
+    """`matplotlib.pyplot` with the Agg backend (no screen needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    """`matplotlib.pyplot` with the Agg backend (no screen needed)."""
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def examples(
+    model, data, y=None, condition=None, label_column=None, split=None, missing="error"
+):
+    """`(model, x, y, condition)`: a model (a `VAE` or a `.keras` path) and
+    its examples, from `data` given as an array (with its labels `y` and a
+    conditional model's `condition`, default `y`) or as a spec or DataFrame
+    read by `vaekit.model.inputs.read_inputs` (the labels its own; with
+    `label_column`, `split` and `missing`)."""
+    model = load_model(model)
+    if isinstance(data, np.ndarray) or isinstance(data, (list, tuple)):
+        x = data_lib.fit_to_shape(data, model.data_shape)
+        if condition is None and model.conditional and y is not None:
+            condition = model.condition_values(y)
+        return model, x, y, condition
+    inputs = read_inputs(model, data, label_column, split, missing)
+    return model, inputs.x, inputs.y if y is None else y, inputs.condition
 
 
 def vector_heatmaps(
@@ -61,7 +71,7 @@ def vector_heatmaps(
     Returns:
         A matplotlib figure.
     """
-    plt = _pyplot()
+    plt = pyplot()
     arrays = [np.asarray(a, dtype=np.float32).reshape(len(a), -1) for _, a, _ in panels]
     low, high = value_range or display_range(*arrays)
     width = min(16.0, 2.0 + 3.2 * len(panels))
@@ -88,75 +98,6 @@ def vector_heatmaps(
     if title:
         fig.suptitle(title)
     return fig
-
-
-# -- samples and reconstructions ---------------------------------------------
-
-
-def sample_grid(model, n=64, seed=0, temperature=1.0, ncols=None, condition=None):
-    """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes them
-    (a conditional model: under `condition`, one label for all or one per
-    sample; default: the classes in turn, see `VAE.default_condition`).
-
-    Returns:
-        For image data, a `uint8` grid of the `n` decoded means (`ncols` per
-        row, default `ceil(sqrt(n))`); for vectors, a figure with a heatmap
-        of the samples.
-
-    Raises:
-        ValueError: if `n` is not an integer >= 1 or `temperature` is not a
-            finite number >= 0.
-    """
-    n = checks.integer(n, "n")
-    temperature = checks.number(temperature, "temperature", minimum=0)
-    samples = model.sample(n, seed=seed, temperature=temperature, condition=condition)
-    if not is_image_shape(model.data_shape):
-        return vector_heatmaps(
-            [("decoded samples", samples, "sample")],
-            title=f"{n} samples from the prior (temperature {temperature:g})",
-        )
-    return image_grid(samples, ncols)
-
-
-def reconstruction_grid(model, x, n=16, pairs_per_row=None, condition=None):
-    """Originals beside their reconstructions, the mean of p(x|z) at
-    `z = z_mean` (no sampling noise).
-
-    For images, a `vaekit.viz.tiles.pair_grid`: each pair's left half is the
-    original, its right half the reconstruction, on one grey scale.
-
-    Args:
-        model: A `vaekit.VAE`.
-        x: Examples, `(m, *model.data_shape)`; the first `min(n, m)` are drawn.
-        n: Number of examples.
-        pairs_per_row: Pairs per row of the grid (default `ceil(sqrt(n))`).
-        condition: The labels of `x`, for a conditional model.
-
-    Returns:
-        A `uint8` image for image data; a figure of two heatmaps for vectors.
-
-    Raises:
-        ValueError: if `n` is not an integer >= 1.
-        VaekitError: if `x` does not fit the model.
-    """
-    n = checks.integer(n, "n")
-    x = fit_to_shape(x, model.data_shape)[:n]
-    if condition is not None:
-        condition = np.asarray(condition)[:n]
-    recon = np.asarray(
-        model.reconstruct(x, condition=condition), dtype=np.float32
-    ).reshape(x.shape)
-    value_range = display_range(x, recon)
-    if not is_image_shape(model.data_shape):
-        return vector_heatmaps(
-            [("originals", x, "example"), ("reconstructions", recon, "example")],
-            title="originals and their reconstructions (mean of p(x|z=z_mean))",
-            value_range=value_range,
-        )
-    return pair_grid(x, recon, pairs_per_row, value_range)
-
-
-# -- the latent space ---------------------------------------------------------
 
 
 def _categorical(y, max_classes=20):
@@ -232,7 +173,16 @@ def _legend(ax, plt, points, y, size):
     )
 
 
-def latent_scatter(model, x, y=None, title=None, condition=None):
+def latent_scatter(
+    model,
+    data,
+    y=None,
+    title=None,
+    condition=None,
+    label_column=None,
+    split=None,
+    missing="error",
+):
     """`z_mean` of each example as a point, coloured by label.
 
     Two latent units are drawn as they are; more are projected on the first
@@ -241,16 +191,18 @@ def latent_scatter(model, x, y=None, title=None, condition=None):
     vertical jitter. Integer labels with at most 20 classes get a legend,
     other labels a colour bar.
 
-    The points are one scatter collection in the order of `x`:
+    The points are one scatter collection in the order of the examples:
     `fig.axes[0].collections[0].get_offsets()` are the encoder's outputs
     (or their projection).
 
     Args:
-        model: A `vaekit.VAE`.
-        x: Examples, `(n, *model.data_shape)`.
-        y: Optional labels, `(n,)`.
+        model: A `vaekit.VAE` or a `.keras` path.
+        data: Examples, `(n, *model.data_shape)`, or a spec or DataFrame
+            (see `examples`, which takes `label_column`, `split` and
+            `missing`; their labels colour the points).
+        y: Optional labels of an array's examples, `(n,)`.
         title: Figure title (default: says what is drawn).
-        condition: The labels a conditional model encodes `x` with
+        condition: The labels a conditional model encodes an array with
             (default: `y`).
 
     Returns:
@@ -259,16 +211,16 @@ def latent_scatter(model, x, y=None, title=None, condition=None):
     Raises:
         VaekitError: if `x` does not fit the model or `y` not `x`.
     """
-    plt = _pyplot()
-    x = fit_to_shape(x, model.data_shape)
-    if condition is None and model.conditional:
-        condition = y
+    plt = pyplot()
+    model, x, y, condition = examples(
+        model, data, y, condition, label_column, split, missing
+    )
     z_mean = np.asarray(model.encode(x, condition=condition)[0], dtype=np.float64)
     n = len(z_mean)
     if y is not None:
         y = np.asarray(y).reshape(-1)
         if len(y) != n:
-            raise VaekitError(f"{len(y)} labels for {n} examples")
+            raise InvalidArgument(f"{len(y)} labels for {n} examples")
     points, labels, what = _scatter_points(z_mean)
     fig, ax = plt.subplots(figsize=(7.5, 6), constrained_layout=True)
     size = float(np.clip(20000.0 / max(n, 1), 4.0, 30.0))
@@ -294,123 +246,15 @@ def latent_scatter(model, x, y=None, title=None, condition=None):
     return fig
 
 
-def manifold(model, grid=15, x=None, rows=None, layout=None, condition=None):
-    """Decodes the latent manifold into one picture.
-
-    For a 2-D latent space, a `grid x grid` array of decoded means over a
-    regular grid mapped through the inverse Gaussian CDF (Kingma & Welling
-    2013, appendix figures). For other sizes, a traversal: one row per
-    latent unit, the most active first (at most 10 rows), moving that unit
-    alone over the same values with the others held at 0.
-
-    Args:
-        model: A `vaekit.VAE`.
-        grid: Tiles per row (values per unit).
-        x: Optional data to rank units by activity (else the decoder's
-            sensitivity ranks them).
-        rows: Traversal rows (default: all units, at most 10).
-        layout: A `vaekit.viz.latent.manifold_layout` result to decode
-            (default: computed).
-        condition: For a conditional model, the one label every tile is
-            decoded with (default: the first class, or the mean condition).
-
-    Returns:
-        A `uint8` image for image data; for vectors (always a traversal),
-        a figure with one heatmap (value x feature) per unit.
-    """
-    layout = layout or manifold_layout(model, grid, x, rows)
-    z = layout["z"]
-    n_rows, n_cols, dims = z.shape
-    labels = None
-    if model.conditional:
-        if condition is None:
-            condition = model.default_condition(1)
-        labels = np.repeat(
-            np.asarray(condition, np.float32).reshape(1, -1), n_rows * n_cols, axis=0
-        )
-    decoded = np.asarray(
-        model.decode(z.reshape(-1, dims), condition=labels), dtype=np.float32
-    )
-    if is_image_shape(model.data_shape):
-        return image_grid(decoded, n_cols)
-    decoded = decoded.reshape(n_rows, n_cols, -1)
-    return vector_heatmaps(
-        [
-            (f"moving z[{unit}]", unit_rows, "value of the unit")
-            for unit, unit_rows in zip(layout["units"], decoded, strict=True)
-        ],
-        title="decoded means along latent traversals (other units at 0)",
-        value_range=display_range(decoded),
-        row_labels=[f"{v:.2f}" for v in layout["values"]],
-    )
-
-
-def interpolation(
-    model, x_from, x_to, steps=10, method="linear", condition=None, path_condition=None
-):
-    """Decodes the path between the encodings (`z_mean`) of two examples.
-
-    For images, one row: the original `x_from`, the `steps` decoded codes
-    from `z_mean(x_from)` to `z_mean(x_to)` (both ends included), then the
-    original `x_to`; all on one grey scale.
-
-    Args:
-        model: A `vaekit.VAE`.
-        x_from: One example of shape `model.data_shape`.
-        x_to: Another.
-        steps: Number of decoded codes, >= 2.
-        method: `"linear"` or `"slerp"` (spherical).
-        condition: For a conditional model, `(y_from, y_to)`, the labels
-            the two examples are encoded with; the path is decoded with
-            `path_condition` (default: `y_from`).
-        path_condition: See `condition`.
-
-    Returns:
-        A `uint8` image for image data; for vectors, a heatmap figure.
-
-    Raises:
-        ValueError: if `steps` or `method` is invalid.
-    """
-    pair = fit_to_shape(
-        np.stack([np.asarray(x_from), np.asarray(x_to)]), model.data_shape
-    )
-    path = None
-    if model.conditional:
-        if condition is None:
-            raise ValueError(
-                "A conditional model needs the labels (y_from, y_to) of the two "
-                "examples: pass condition"
-            )
-        condition = np.asarray(condition, np.float32).reshape(2, -1)
-        first = condition[:1] if path_condition is None else path_condition
-        path = np.repeat(np.asarray(first, np.float32).reshape(1, -1), steps, axis=0)
-    z_mean, _ = model.encode(pair, condition=condition)
-    codes = interpolation_codes(z_mean[0], z_mean[1], steps, method)
-    decoded = np.asarray(model.decode(codes, condition=path), dtype=np.float32).reshape(
-        (len(codes), *pair.shape[1:])
-    )
-    tiles = np.concatenate([pair[:1], decoded, pair[1:]])
-    if is_image_shape(model.data_shape):
-        return image_grid(tiles, len(tiles))
-    return vector_heatmaps(
-        [("original, decoded path, original", tiles, "")],
-        title=f"{method} interpolation between two encodings",
-        value_range=display_range(tiles),
-        row_labels=["from"]
-        + [f"t = {t:.2f}" for t in np.linspace(0, 1, len(codes))]
-        + ["to"],
-    )
-
-
 def save_picture(path, picture, scale=None, dpi=100):
     """Writes a picture atomically: a `uint8` array as a pixel-exact PNG
     (upscaled as `vaekit.viz.tiles.png_bytes` says), a matplotlib figure with
     `savefig` (then closes it)."""
     if isinstance(picture, np.ndarray):
-        files.write_bytes(path, png_bytes(picture, scale))
+        vaekit_io.write_bytes(path, png_bytes(picture, scale))
         return path
     try:
-        files.save_figure(picture, path, dpi=dpi)
+        vaekit_io.save_figure(picture, path, dpi=dpi)
     finally:
-        _pyplot().close(picture)
+        pyplot().close(picture)
     return path

@@ -40,7 +40,7 @@ def grid_values(grid=15):
     quantiles from 5% to 95% of N(0, 1).
 
     Raises:
-        ValueError: if `grid` is not an integer >= 2.
+        InvalidArgument: if `grid` is not an integer >= 2.
     """
     grid = checks.integer(grid, "grid", 2)
     normal = statistics.NormalDist()
@@ -88,7 +88,7 @@ def manifold_layout(model, grid=15, x=None, rows=None, condition=None):
         (see `latent_activity`), and their `activity`.
 
     Raises:
-        ValueError: if `grid` is not an integer >= 2 or `rows` not >= 1.
+        InvalidArgument: if `grid` is not an integer >= 2 or `rows` not >= 1.
     """
     values = grid_values(grid)
     dims = model.latent_dim
@@ -156,7 +156,7 @@ def interpolation_codes(z_from, z_to, steps=10, method="linear"):
     straight line (`"linear"`) or the great circle (`"slerp"`).
 
     Raises:
-        ValueError: if `steps` is not an integer >= 2 or `method` unknown.
+        InvalidArgument: if `steps` is not an integer >= 2 or `method` unknown.
     """
     steps = checks.integer(steps, "steps", 2)
     checks.one_of(method, "method", INTERPOLATIONS)

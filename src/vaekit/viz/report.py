@@ -14,10 +14,11 @@ import os
 
 import numpy as np
 
-from vaekit import VaekitError, __version__, runs
-from vaekit import io as files
+from vaekit import __version__, runs
+from vaekit import io as vaekit_io
+from vaekit.errors import RunFolderError
 
-__all__ = ["build_report", "redraw_pictures", "write_report"]
+__all__ = ["build_report", "write_report"]
 
 _MIME_TYPES = {
     ".png": "image/png",
@@ -83,7 +84,7 @@ def _read_config(run):
     """The run's settings as `(key, value)` pairs, or None."""
     try:
         values = runs.read_config(run, missing_ok=True)
-    except VaekitError:
+    except RunFolderError:
         return None
     return None if values is None else list(values.items())
 
@@ -196,6 +197,54 @@ def _data_uri(path):
     return f"data:{mime};base64,{payload}"
 
 
+def _metrics_section(run):
+    metrics = runs.read_metrics(run)
+    history = _history_pairs(run)
+    parts = ["<h2>Final metrics</h2>", '<div class="columns">']
+    if metrics:
+        parts += ["<div><h3>Held-out evaluation</h3>"]
+        parts += [_table(_metrics_pairs(metrics)), "</div>"]
+    if history:
+        parts += ["<div><h3>Training</h3>", _table(history), "</div>"]
+    if not metrics and not history:
+        parts.append(f"<p>No {runs.METRICS} or {runs.HISTORY} in this run folder.</p>")
+    parts.append("</div>")
+    return parts
+
+
+def _pictures_section(run):
+    pictures = _pictures(run)
+    parts = ["<h2>Pictures</h2>"]
+    if not pictures:
+        parts.append(f"<p>No pictures in {runs.PLOTS}/.</p>")
+    for path, title, caption, pixels in pictures:
+        # Pixel grids are upscaled with nearest neighbours; keep them crisp.
+        css = ' class="pixels"' if pixels else ""
+        parts.append(
+            "<figure>"
+            f'<img{css} src="{_data_uri(path)}" '
+            f'alt="{html.escape(title)}">'
+            f"<figcaption><b>{html.escape(title)}</b> "
+            f"({runs.PLOTS}/{html.escape(os.path.basename(path))}). "
+            f"{html.escape(caption)}</figcaption>"
+            "</figure>"
+        )
+    return parts
+
+
+def _config_section(run, name):
+    config = _read_config(run)
+    parts = ["<h2>Configuration</h2>"]
+    if config is None:
+        return parts + [f"<p>No readable {runs.CONFIG} in this run folder.</p>"]
+    parts.append(
+        f"<p>As in <code>{runs.CONFIG}</code>; <code>vaekit train --config "
+        f"{html.escape(os.path.join(name, runs.CONFIG))}</code> runs it "
+        "again.</p>"
+    )
+    return parts + [_table(config, _setting)]
+
+
 def build_report(run):
     """The HTML text of a run's report.
 
@@ -206,14 +255,14 @@ def build_report(run):
         A complete HTML document (str) with every picture embedded.
 
     Raises:
-        VaekitError: if `run` is not a run folder.
+        RunFolderError: if `run` is not a run folder.
     """
     run = os.fspath(run)
     if not os.path.isdir(run):
-        raise VaekitError(f"run folder {run!r} does not exist")
+        raise RunFolderError(f"run folder {run!r} does not exist")
     known = (runs.CONFIG, runs.METRICS, runs.HISTORY, runs.MODEL, runs.PLOTS)
     if not any(os.path.exists(runs.path(run, name)) for name in known):
-        raise VaekitError(
+        raise RunFolderError(
             f"{run!r} is not a vaekit run folder (no {', '.join(known[:-1])} or "
             f"{known[-1]}/)"
         )
@@ -233,72 +282,25 @@ def build_report(run):
         f'<p class="meta">Report written {stamp} by vaekit {__version__}. '
         "Every picture is embedded in this file.</p>",
     ]
-    metrics = runs.read_metrics(run)
-    history = _history_pairs(run)
-    parts.append("<h2>Final metrics</h2>")
-    parts.append('<div class="columns">')
-    if metrics:
-        parts.append("<div><h3>Held-out evaluation</h3>")
-        parts.append(_table(_metrics_pairs(metrics)))
-        parts.append("</div>")
-    if history:
-        parts.append("<div><h3>Training</h3>")
-        parts.append(_table(history))
-        parts.append("</div>")
-    if not metrics and not history:
-        parts.append(f"<p>No {runs.METRICS} or {runs.HISTORY} in this run folder.</p>")
-    parts.append("</div>")
-    pictures = _pictures(run)
-    parts.append("<h2>Pictures</h2>")
-    if not pictures:
-        parts.append(f"<p>No pictures in {runs.PLOTS}/.</p>")
-    for path, title, caption, pixels in pictures:
-        # Pixel grids are upscaled with nearest neighbours; keep them crisp.
-        css = ' class="pixels"' if pixels else ""
-        parts.append(
-            "<figure>"
-            f'<img{css} src="{_data_uri(path)}" '
-            f'alt="{html.escape(title)}">'
-            f"<figcaption><b>{html.escape(title)}</b> "
-            f"({runs.PLOTS}/{html.escape(os.path.basename(path))}). "
-            f"{html.escape(caption)}</figcaption>"
-            "</figure>"
-        )
-    config = _read_config(run)
-    parts.append("<h2>Configuration</h2>")
-    if config is None:
-        parts.append(f"<p>No readable {runs.CONFIG} in this run folder.</p>")
-    else:
-        parts.append(
-            f"<p>As in <code>{runs.CONFIG}</code>; <code>vaekit train --config "
-            f"{html.escape(os.path.join(name, runs.CONFIG))}</code> runs it "
-            "again.</p>"
-        )
-        parts.append(_table(config, _setting))
+    parts += _metrics_section(run)
+    parts += _pictures_section(run)
+    parts += _config_section(run, name)
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
 
 
-def write_report(run, output=None):
+def write_report(run, output=None, redraw=False):
     """Writes `build_report(run)` to `output` (default `RUN/report.html`),
-    atomically. Returns the path."""
-    output = output or runs.path(run, runs.REPORT)
-    files.write_text(output, build_report(run))
-    return output
-
-
-def redraw_pictures(run):
-    """Draws `RUN/plots/` again from `RUN/model.keras`, on the held-out part
-    of the data that `RUN/config.toml` names.
+    atomically; with `redraw`, first draws `RUN/plots/` again (see
+    `vaekit.viz.run_pictures.redraw_pictures`). Returns the path.
 
     Raises:
-        VaekitError: if the run's config, model or data cannot be read.
+        RunFolderError: if `run` is not a run folder.
     """
-    from vaekit.training import train
-    from vaekit.viz.run_pictures import write_run_pictures
+    if redraw:
+        from vaekit.viz.run_pictures import redraw_pictures
 
-    config = runs.load_config(run)
-    model = runs.load_model(run)
-    dataset = train.load_dataset(config)
-    _, _, (x_eval, y_eval, _) = train.prepare(dataset, config)
-    write_run_pictures(run, model, x_eval, y_eval)
+        redraw_pictures(run)
+    output = output or runs.path(run, runs.REPORT)
+    vaekit_io.write_text(output, build_report(run))
+    return output

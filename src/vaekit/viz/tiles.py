@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from vaekit.errors import InvalidArgument
+
 __all__ = [
     "MAX_SCALE",
     "MIN_PICTURE_WIDTH",
@@ -46,13 +48,13 @@ def image_batch(images):
     """`images` as float32 `(n, H, W, C)`; `(n, H, W)` gets one channel.
 
     Raises:
-        ValueError: for any other number of dimensions.
+        InvalidArgument: for any other number of dimensions.
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4:
-        raise ValueError(
+        raise InvalidArgument(
             "Invalid value for argument `images`: expected a batch of shape "
             f"(n, H, W) or (n, H, W, C). Received: images.shape={images.shape}"
         )
@@ -83,12 +85,12 @@ def tile_images(images, ncols=None, padding=1, pad_value=PAD_VALUE):
         A float32 array `(rows * (H + p) + p, ncols * (W + p) + p, C)`.
 
     Raises:
-        ValueError: if `images` is not a non-empty batch of images.
+        InvalidArgument: if `images` is not a non-empty batch of images.
     """
     images = image_batch(images)
     n, height, width, channels = images.shape
     if n == 0:
-        raise ValueError(
+        raise InvalidArgument(
             "Invalid value for argument `images`: expected at least one image. "
             f"Received: images.shape={images.shape}"
         )
@@ -174,13 +176,13 @@ def png_bytes(image, scale=None):
     nearest-neighbour repetition (default: `picture_scale`).
 
     Raises:
-        ValueError: if `image` is not `uint8`.
+        InvalidArgument: if `image` is not `uint8`.
     """
     from PIL import Image
 
     image = np.asarray(image)
     if image.dtype != np.uint8:
-        raise ValueError(
+        raise InvalidArgument(
             "Invalid value for argument `image`: expected a uint8 array. "
             f"Received: image.dtype={image.dtype}"
         )

@@ -1,0 +1,95 @@
+"""The training objectives of a VAE, as pure `keras.ops` functions.
+
+`reparameterize` draws from the Gaussian posterior (the one place the
+reparameterization trick is written); `importance_weighted_bound` is the
+IWAE bound of a set of log importance weights (the ELBO at k=1);
+`free_bits_kl` is the KL term of free bits; `weighted_mean` averages one
+value per example over a batch whose padding rows have weight 0.
+"""
+
+import keras
+from keras import ops
+
+__all__ = [
+    "RowWeightedMean",
+    "free_bits_kl",
+    "importance_weighted_bound",
+    "reparameterize",
+    "weighted_mean",
+]
+
+
+def reparameterize(mean, log_var, epsilon):
+    """`z = mean + exp(log_var / 2) * epsilon`: a draw from `N(mean,
+    exp(log_var))` that is differentiable in `mean` and `log_var`, given
+    standard normal noise `epsilon` of the same shape (Kingma & Welling
+    2013, eq. 10)."""
+    return mean + ops.exp(0.5 * log_var) * ops.cast(epsilon, mean.dtype)
+
+
+@keras.saving.register_keras_serializable(package="vaekit")
+def importance_weighted_bound(log_weights):
+    """The importance-weighted bound on log p(x) (Burda et al. 2015, eq. 8).
+
+    `L_k = logsumexp_i(log w_i) - log k` with
+    `log w_i = log p(x, z_i) - log q(z_i | x)` and `z_i ~ q(z|x)`. `L_1` is
+    the ELBO; `L_k` rises with `k` towards log p(x).
+
+    Args:
+        log_weights: Tensor of shape `(k, batch)`.
+
+    Returns:
+        Tensor of shape `(batch,)`.
+
+    Example:
+
+    >>> float(importance_weighted_bound(ops.zeros((5, 1)))[0])
+    0.0
+    """
+    log_weights = ops.convert_to_tensor(log_weights)
+    k = ops.shape(log_weights)[0]
+    return ops.logsumexp(log_weights, axis=0) - ops.log(ops.cast(k, log_weights.dtype))
+
+
+def weighted_mean(values, sample_weight=None):
+    """The mean of `values` (one per example) weighted by `sample_weight`
+    (a padded batch's rows have weight 0); the plain mean without it."""
+    if sample_weight is None:
+        return ops.mean(values)
+    weight = ops.reshape(ops.cast(sample_weight, values.dtype), (-1,))
+    return ops.sum(values * weight) / ops.maximum(ops.sum(weight), 1e-12)
+
+
+def free_bits_kl(unit_kl, free_bits, sample_weight=None):
+    """The KL term of free bits (Kingma et al. 2016, eq. 15):
+    `sum_j max(free_bits, KL_j)`, `KL_j` the batch mean (weighted by
+    `sample_weight`) of latent unit j's KL.
+
+    Args:
+        unit_kl: Tensor `(batch, latent_dim)`: each example's KL per unit.
+        free_bits: The floor lambda, in nats per unit.
+        sample_weight: Optional weights of the rows.
+
+    Returns:
+        A scalar: one KL term for the whole batch.
+    """
+    if sample_weight is None:
+        batch_kl = ops.mean(unit_kl, axis=0)
+    else:
+        weight = ops.reshape(ops.cast(sample_weight, unit_kl.dtype), (-1, 1))
+        batch_kl = ops.sum(unit_kl * weight, axis=0) / ops.maximum(
+            ops.sum(weight), 1e-12
+        )
+    return ops.sum(ops.maximum(batch_kl, free_bits))
+
+
+class RowWeightedMean(keras.metrics.Mean):
+    """The `loss` the VAE reports: the mean over batches weighted by their
+    real rows (Keras' own tracker counts a padded batch's padding rows too).
+
+    Files written before it existed hold no state for it; a metric's state
+    starts anew with each `fit`, so it then starts empty."""
+
+    def load_own_variables(self, store):
+        if len(store.keys()):
+            super().load_own_variables(store)
