@@ -14,13 +14,18 @@ or members added, as an attacker would make them.
 import contextlib
 import copy
 import glob
+import io
 import json
 import os
+import struct
+import tempfile
 import warnings
 import zipfile
 
 import keras
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vaekit
 from tests.helpers import FIXTURES
@@ -562,7 +567,7 @@ def test_the_checks_import_no_keras():
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom)
     }
-    assert imported == {"json", "os", "re", "zipfile", "vaekit"}
+    assert imported == {"json", "os", "re", "tempfile", "zipfile", "vaekit"}
 
 
 # -- through the command line ------------------------------------------------
@@ -602,3 +607,147 @@ def test_cli_refuses_with_one_line_and_writes_nothing(
     assert _expected(name) in lines[0]
     assert os.listdir(work) == []
     assert os.listdir(bad_dir) == [os.path.basename(path)]
+
+
+# -- sizes --------------------------------------------------------------------
+
+MIB = 2**20
+MLP = os.path.join(FIXTURES, "models", "mlp_bernoulli.keras")
+
+
+def _with_members(target, members, method=zipfile.ZIP_DEFLATED, source=MLP):
+    """A copy of the genuine archive `source` with `(name, bytes)` members
+    added, compressed by `method` (deflate at its strongest level)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        for name, data in members:
+            dst.writestr(name, data, compress_type=method, compresslevel=9)
+    return str(target)
+
+
+def _bomb(folder):
+    """The issue's file: a genuine model and five members of 20 MiB of zeros,
+    185 kB in all, which Keras would unpack (100 MB) into $TMPDIR."""
+    members = [(f"assets/blob{i}.bin", bytes(20 * MIB)) for i in range(5)]
+    return _with_members(folder / "bomb.keras", members)
+
+
+def test_the_issues_decompression_bomb_is_refused(tmp_path, monkeypatch, capfd):
+    path = _bomb(tmp_path)
+    assert os.path.getsize(path) < 200_000
+    with pytest.raises(ModelFileError) as info:
+        check_archive(path)
+    message = str(info.value)
+    assert "archive member 'assets/blob0.bin' expands from 20.4 kB to 21 MB " in message
+    assert "(1028:1), a decompression bomb" in message and "\n" not in message
+    # through the command line: one line, and nothing unpacked into TMPDIR
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.chdir(tmp_path)
+    capfd.readouterr()
+    assert main(["sample", path, "-n", "4", "--output", "x.png"]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a decompression bomb" in err[0], err
+    assert os.listdir(temporary) == [] and not (tmp_path / "x.png").exists()
+
+
+def test_too_many_members_are_refused(tmp_path):
+    members = [(f"assets/{i}", b"x") for i in range(1001)]
+    path = _with_members(tmp_path / "many.keras", members, zipfile.ZIP_STORED)
+    with pytest.raises(ModelFileError, match="it holds 1004 files, more than the 1000"):
+        check_archive(path)
+
+
+def test_an_archive_larger_than_memory_is_refused(monkeypatch):
+    from vaekit import resources
+
+    monkeypatch.setattr(resources, "memory_limit", lambda: 50_000)
+    with pytest.raises(ModelFileError) as info:
+        check_archive(MLP)
+    assert "refused: unpacking its 3 files would need" in str(info.value)
+    assert "of memory; this machine has 50 kB" in str(info.value)
+
+
+def test_an_archive_larger_than_the_temporary_folder_is_refused(tmp_path, monkeypatch):
+    """With a member beyond the three Keras reads directly, Keras unpacks the
+    whole archive into the temporary folder: it must fit there."""
+    from vaekit import resources
+
+    path = _with_members(
+        tmp_path / "asset.keras",
+        [("assets/a.bin", os.urandom(MIB))],
+        zipfile.ZIP_STORED,
+    )
+    check_archive(path)  # stored, 1 MiB: fine where there is room
+    check_archive(MLP)
+    monkeypatch.setattr(resources, "free_disk", lambda folder: 500_000)
+    check_archive(MLP)  # three members: read without unpacking
+    with pytest.raises(ModelFileError) as info:
+        check_archive(path)
+    assert "unpacking its 4 files would write 1.13 MB into " in str(info.value)
+    assert "which has 500 kB free: free space there or set TMPDIR" in str(info.value)
+
+
+def _patch_size(raw, index, size):
+    """`raw` (a zip) with the uncompressed size that the directory declares
+    for its `index`-th member set to `size`."""
+    raw = bytearray(raw)
+    start = -1
+    for _ in range(index + 1):
+        start = raw.find(b"PK\x01\x02", start + 1)
+        if start < 0:
+            return bytes(raw)
+    struct.pack_into("<I", raw, start + 24, size)
+    return bytes(raw)
+
+
+member_names = st.one_of(
+    st.sampled_from(
+        ["config.json", "metadata.json", "model.weights.h5", "assets/a", "../x"]
+    ),
+    st.text(min_size=1, max_size=12),
+)
+member_data = st.one_of(
+    st.binary(max_size=300),
+    st.integers(0, 3 * MIB).map(bytes),  # zeros: a bomb once deflated
+    st.just(json.dumps(_config(MLP)).encode()),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    members=st.lists(st.tuples(member_names, member_data, st.booleans()), max_size=6),
+    patch=st.one_of(st.none(), st.tuples(st.integers(0, 5), st.integers(0, 2**32 - 1))),
+    cut=st.integers(0, 30),
+)
+def test_random_archives_are_accepted_or_refused_with_one_line(members, patch, cut):
+    """100 examples: random member names (some of Keras' own), contents
+    (random bytes, megabytes of zeros, a genuine config.json), stored or
+    deflated, a declared size rewritten at random, the file cut short."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of duplicate names
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, data, deflate in members:
+                method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+                archive.writestr(name, data, compress_type=method, compresslevel=1)
+    raw = buffer.getvalue()
+    if patch is not None:
+        raw = _patch_size(raw, *patch)
+    raw = raw[: len(raw) - cut]
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.keras")
+        with open(path, "wb") as handle:
+            handle.write(raw)
+        try:
+            check_archive(path)
+        except ModelFileError as exc:
+            assert str(exc).startswith("model file ") and "\n" not in str(exc)
+            return
+        with zipfile.ZipFile(path) as archive:  # accepted: the bounds hold
+            infos = archive.infolist()
+    assert "config.json" in [info.filename for info in infos] and len(infos) <= 1000
+    for info in infos:
+        assert info.file_size <= MIB or info.file_size <= 100 * info.compress_size

@@ -104,11 +104,11 @@ def test_the_cycle_finder_finds_a_cycle():
     ]
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
-def test_modules_and_functions_are_small(path):
-    text = path.read_text()
-    assert len(text.splitlines()) <= MAX_MODULE_LINES
-    for node in ast.walk(ast.parse(text)):
+def _function_sizes(path):
+    """`(lines of code, name)` of each function of a module, its docstring
+    aside."""
+    sizes = []
+    for node in ast.walk(ast.parse(path.read_text())):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         body = node.body
@@ -117,5 +117,28 @@ def test_modules_and_functions_are_small(path):
             getattr(first, "value", None), ast.Constant
         )
         start = first.end_lineno + 1 if docstring and len(body) > 1 else first.lineno
-        code = node.end_lineno - start + 1
-        assert code <= MAX_FUNCTION_LINES, f"{path.name}:{node.lineno} {node.name}"
+        sizes.append(
+            (node.end_lineno - start + 1, f"{path.name}:{node.lineno} {node.name}")
+        )
+    return sizes
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_modules_and_functions_are_small(path):
+    assert len(path.read_text().splitlines()) <= MAX_MODULE_LINES
+    for code, name in _function_sizes(path):
+        assert code <= MAX_FUNCTION_LINES, name
+
+
+if __name__ == "__main__":
+    # python tests/test_layout.py: the largest module and the longest function.
+    modules = [
+        (len(p.read_text().splitlines()), p.relative_to(SRC)) for p in _modules()
+    ]
+    functions = [size for p in _modules() for size in _function_sizes(p)]
+    print(
+        f"{len(modules)} modules; the largest: {max(modules)[1]} ({max(modules)[0]} lines)"
+    )
+    print(
+        f"the longest function: {max(functions)[1]} ({max(functions)[0]} lines of code)"
+    )

@@ -31,19 +31,37 @@ Anything else (a `Lambda` layer, a serialized lambda, a function or class
 of another module such as `builtins` or `os`, a Keras class given a foreign
 `registered_name`, which Keras would resolve first) is refused with a
 `ModelFileError` naming the file and the entry.
+
+Sizes are bounded from the archive's directory before Keras unpacks a
+byte (zipfile never reads a member past its declared size): at most
+`MAX_MEMBERS` members (Keras writes 3, plus one per asset); no member over
+`BOMB_FLOOR` bytes that expands over `MAX_RATIO` times its stored size
+(Keras stores members uncompressed and float weights hardly compress, so
+only a decompression bomb does; Keras' own guard starts at 256 MiB per
+member); the total within memory and, for more than the 3 members Keras
+reads directly, within the free space of the temporary folder, where
+Keras unpacks it all (`vaekit.model.load_model` removes what it unpacked).
 """
 
 import json
 import os
 import re
+import tempfile
 import zipfile
 
+from vaekit import resources
 from vaekit.errors import ModelFileError
 
 __all__ = ["check_archive", "check_model_file"]
 
 # The largest config.json read (genuine ones are a few kB per layer).
 MAX_CONFIG_BYTES = 64 * 2**20
+# The size bounds (see the module docstring).
+MAX_MEMBERS = 1000
+MAX_RATIO = 100
+BOMB_FLOOR = 2**20
+# The members Keras reads without unpacking the archive into a folder.
+_KERAS_FILES = 3
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CLASS_NAME = re.compile(r"[A-Z][A-Za-z0-9_]*\Z")
@@ -124,8 +142,11 @@ def check_archive(path):
             serialized Python function or lambda, or a class or function
             that is neither Keras' own (layers, initializers, regularizers,
             constraints, optimizers, schedules, dtype policies, activations)
-            nor vaekit's. The one-line message names the file and the
-            entry, as a JSON path such as `$.config.encoder.config.layers[1]`.
+            nor vaekit's; or if its sizes break the bounds of the module
+            docstring (a decompression bomb, more than memory or the
+            temporary folder can hold). The one-line message names the file
+            and the entry, as a JSON path such as
+            `$.config.encoder.config.layers[1]`.
     """
     path = os.fspath(path)
     prefix = f"model file {path!r} refused:"
@@ -133,6 +154,7 @@ def check_archive(path):
         with zipfile.ZipFile(path) as archive:
             names = [info.filename for info in archive.infolist()]
             _check_member_names(names, prefix)
+            _check_sizes(archive.infolist(), prefix)
             if "config.json" not in names:
                 raise ModelFileError(
                     f"{prefix} it has no config.json, so it is not a Keras model "
@@ -194,6 +216,32 @@ def _check_member_names(names, prefix):
                 "holds each file once"
             )
         seen.add(name)
+
+
+def _check_sizes(members, prefix):
+    """The bounds of the module docstring, on the declared sizes."""
+    if len(members) > MAX_MEMBERS:
+        raise ModelFileError(
+            f"{prefix} it holds {len(members)} files, more than the {MAX_MEMBERS} "
+            "a model archive may hold (Keras writes 3)"
+        )
+    for info in members:
+        stored = max(info.compress_size, 1)
+        if info.file_size > BOMB_FLOOR and info.file_size > MAX_RATIO * stored:
+            raise ModelFileError(
+                f"{prefix} archive member {_show(info.filename)} expands from "
+                f"{resources.size_text(info.compress_size)} to "
+                f"{resources.size_text(info.file_size)} "
+                f"({info.file_size // stored}:1), a decompression bomb: Keras "
+                "stores a model's files uncompressed, and weights hardly compress"
+            )
+    total = sum(info.file_size for info in members)
+    what = f"{prefix} unpacking its {len(members)} files"
+    resources.check_fits(total, what, error=ModelFileError)
+    if len(members) > _KERAS_FILES:
+        hint = "free space there or set TMPDIR"
+        folder = tempfile.gettempdir()
+        resources.check_disk(total, folder, what, hint, error=ModelFileError)
 
 
 def _check_config(config):

@@ -29,6 +29,7 @@ __all__ = [
     "is_number",
     "number",
     "one_of",
+    "separator",
 ]
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -45,6 +46,8 @@ SPLITS = ("train", "test", "all")
 DECODER_STDS = ("learned", "learned-per-feature")
 # What to do with a table's missing values.
 MISSING = ("error", "drop")
+# What a conditional model's labels are (see vaekit.model.conditions).
+CONDITION_KINDS = ("auto", "classes", "numeric")
 ACTIVATIONS = (
     "relu",
     "tanh",
@@ -130,4 +133,30 @@ def one_of(value, name, choices):
     """
     if value not in choices:
         raise invalid(name, "one of " + ", ".join(map(str, choices)), value)
+    return value
+
+
+def separator(value, name="sep"):
+    """The delimiter character of a CSV `sep` setting: None for `"auto"`
+    (detected), a tab for `"tab"` or `"\\t"`, else `value` itself.
+
+    Raises:
+        InvalidArgument: unless it is one of those or one character that is
+            not a letter, digit, quote or space.
+    """
+    if value is None or value == "auto":
+        return None
+    if value in ("tab", "\\t"):
+        return "\t"
+    if (
+        not isinstance(value, str)
+        or len(value) != 1
+        or value.isalnum()
+        or value in "\"'\r\n "
+    ):
+        raise invalid(
+            name,
+            "auto, tab, or one character (not a letter, digit, quote or space)",
+            value,
+        )
     return value

@@ -9,11 +9,16 @@ either the old file or the new one.
 import contextlib
 import csv
 import json
+import math
 import os
+import re
 import tempfile
 
 __all__ = [
     "atomic_path",
+    "create_new",
+    "is_temporary",
+    "json_text",
     "save_figure",
     "save_model",
     "save_npy",
@@ -46,10 +51,43 @@ def atomic_path(path):
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         _fsync_dir(folder)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        if exc.errno is not None and exc.filename in (None, tmp):
+            # A full disk or a quota names no file, or the temporary one:
+            # say which file could not be written.
+            raise OSError(exc.errno, exc.strerror or str(exc), path) from exc
+        raise
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def is_temporary(name, of):
+    """Whether file name `name` is a temporary file that `atomic_path` makes
+    for one of the file names `of` (`.config.k2j4x8_q.tmp.toml` for
+    `config.toml`), which a crash may leave behind."""
+    for file in of:
+        stem, suffix = os.path.splitext(file)
+        pattern = rf"\.{re.escape(stem)}\.[a-z0-9_]+\.tmp{re.escape(suffix)}\Z"
+        if re.match(pattern, name):
+            return True
+    return False
+
+
+def create_new(path, text):
+    """Creates file `path` holding `text` if no file of that name exists, in
+    one step (`O_EXCL`): of several processes doing so at once, one alone
+    succeeds. Returns False if it existed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return True
 
 
 def _fsync_dir(folder):
@@ -89,8 +127,44 @@ def write_csv(path, header, rows):
         )
 
 
+def _finite(value, where, not_finite):
+    """`value` with every float that is not finite replaced by None, its
+    text recorded in `not_finite` under its place (`key`, `key.inner`,
+    `key[0]`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        not_finite[where] = repr(value)
+        return None
+    if isinstance(value, dict):
+        return {
+            k: _finite(v, f"{where}.{k}" if where else str(k), not_finite)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, f"{where}[{i}]", not_finite) for i, v in enumerate(value)]
+    return value
+
+
+def json_text(obj, indent=None):
+    """`obj` as strict JSON text, which has no NaN or infinity: such a
+    value becomes null and, when `obj` is a dict, its text is added under
+    `not_finite` (`{"elbo": "nan"}`), the reason of the null.
+
+    Raises:
+        ValueError: if `obj` is not a dict and holds a value that is not
+            finite (there is no place to say why it became null).
+    """
+    not_finite = {}
+    clean = _finite(obj, "", not_finite)
+    if not_finite:
+        if not isinstance(clean, dict):
+            raise ValueError(f"values that are not finite: {not_finite}")
+        clean["not_finite"] = not_finite
+    return json.dumps(clean, indent=indent, sort_keys=True, allow_nan=False)
+
+
 def write_json(path, obj):
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Writes `obj` as strict JSON (see `json_text`)."""
+    write_text(path, json_text(obj, indent=2) + "\n")
 
 
 def save_npy(path, array):

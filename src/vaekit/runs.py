@@ -12,20 +12,18 @@ A training run writes one folder::
       train_scores.npz anomaly scores of the training split
       plots/           every picture, with plots/index.json (titles, captions)
       report.html      one self-contained page of all of it
+      INCOMPLETE       while the run is not complete (training, interrupted,
+                       failed): what is here may be partial
 
 Every other module names these files through the constants here and reads
-them back through the functions here. `claim` creates a folder atomically,
-and replaces only a folder that holds the marker and nothing but vaekit's
-own files.
+them back through the functions here; `vaekit.claims` creates (claims) one.
 """
 
 import csv
 import json
 import os
-import re
-import time
 
-from vaekit import __version__, checks
+from vaekit import checks, io
 from vaekit.errors import RunFolderError
 
 __all__ = [
@@ -38,10 +36,10 @@ __all__ = [
     "PLOTS_INDEX",
     "REPORT",
     "TRAIN_SCORES",
+    "INCOMPLETE",
     "MARKER",
     "OWN_FILES",
-    "claim",
-    "release",
+    "is_own",
     "load_config",
     "path",
     "read_config",
@@ -65,7 +63,11 @@ TRAIN_SCORES = "train_scores.npz"
 # Written by vaekit alone when it creates a run folder: only a folder that
 # holds it is ever emptied for a new run, and then only of vaekit's files.
 MARKER = ".vaekit-run"
-OWN_FILES = (CONFIG, HISTORY, CHECKPOINT, MODEL, METRICS, REPORT, TRAIN_SCORES, MARKER)
+# Present from the moment training writes to a run folder until its last
+# output is written (vaekit.training): the report and resume read it.
+INCOMPLETE = "INCOMPLETE"
+OWN_FILES = (CONFIG, HISTORY, CHECKPOINT, MODEL, METRICS, REPORT, TRAIN_SCORES)
+OWN_FILES += (MARKER, INCOMPLETE)
 # What vaekit writes in PLOTS (see vaekit.viz.run_pictures).
 OWN_PICTURES = (
     "training_curves.png",
@@ -82,6 +84,14 @@ OWN_PICTURES = (
 def path(run, name):
     """The path of file `name` (one of the constants above) in `run`."""
     return os.path.join(os.fspath(run), name)
+
+
+def is_own(folder, name, names):
+    """Whether entry `name` of `folder` is a file vaekit writes there: a
+    regular file (not a link) named in `names`, or a temporary of one."""
+    full = os.path.join(folder, name)
+    own = name in names or io.is_temporary(name, names)
+    return own and os.path.isfile(full) and not os.path.islink(full)
 
 
 def read_config(run, missing_ok=False):
@@ -143,13 +153,15 @@ def read_plots_index(run):
     return index if isinstance(index, dict) else {}
 
 
-def read_train_scores(run):
+def read_train_scores(run, keys=()):
     """`RUN/train_scores.npz`: the anomaly scores of the run's training
-    split (see `vaekit.evaluation.scores.score`), as a dict of numpy arrays, with
-    `iw_samples` (the `k` they were estimated with) as an int.
+    split (see `vaekit.evaluation.scores.score`), as a dict of 1-D numpy
+    arrays, with `iw_samples` (the `k` they were estimated with) as an int;
+    the scores named in `keys` must be among them.
 
     Raises:
-        RunFolderError: if the file is missing or unreadable.
+        RunFolderError: if the file is missing, unreadable or damaged (an
+            array of another shape or kind, a key of `keys` missing).
     """
     import zipfile
 
@@ -159,18 +171,36 @@ def read_train_scores(run):
     if not os.path.isfile(file):
         raise RunFolderError(
             f"no stored training scores: {file!r} does not exist (the model is not "
-            "in a run folder written by vaekit train, or by an older vaekit); pass "
-            "--threshold instead, or train the model again"
+            "in a complete run folder written by vaekit train, or by an older "
+            "vaekit); pass --threshold instead, or train the model again"
         )
     try:
         with np.load(file, allow_pickle=False) as archive:
             scores = {name: archive[name] for name in archive.files}
-        scores["iw_samples"] = int(scores["iw_samples"])
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        detail = _bad_scores(scores, keys)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        detail = str(exc)
+    if detail:
         raise RunFolderError(
-            f"training scores {file!r} cannot be read ({exc})"
-        ) from None
+            f"training scores {file!r} cannot be read ({detail}): `vaekit train "
+            f"--resume {os.fspath(run)}` writes them again, or pass --threshold"
+        )
+    scores["iw_samples"] = int(scores["iw_samples"])
     return scores
+
+
+def _bad_scores(scores, keys):
+    """What is wrong with stored training scores, or None."""
+    for key in ("iw_samples", *keys):
+        if key not in scores:
+            return f"it holds no {key!r}"
+    k = scores["iw_samples"]
+    if k.shape != () or k.dtype.kind not in "iu" or int(k) < 1:
+        return f"its 'iw_samples' is {k!r}, not a number of samples"
+    for key, value in scores.items():
+        if key != "iw_samples" and (value.ndim != 1 or value.dtype.kind not in "fiu"):
+            return f"its {key!r} is not a list of numbers"
+    return None
 
 
 def load_config(run):
@@ -187,15 +217,14 @@ def load_config(run):
 
 
 def resume_config(run, epochs=None, backend=None, environment=None):
-    """The config that continues the interrupted run in folder `run`: its own
-    `config.toml`, with `epochs` changed if given.
+    """The config that continues the run in folder `run`: its own
+    `config.toml`, with `epochs` (the run's new total) changed if given.
 
     Args:
         run: The run folder.
         epochs: A new number of epochs, or None.
-        backend: The `--backend` flag, or None.
-        environment: `KERAS_BACKEND` as the user set it, or None (see
-            `vaekit.config.choose_backend`).
+        backend, environment: The `--backend` flag and `KERAS_BACKEND` as the
+            user set it, or None (see `vaekit.config.choose_backend`).
 
     Raises:
         RunFolderError: if `run` is not a run folder, or its config is invalid.
@@ -239,150 +268,3 @@ def training_binarize(model_path):
         f"--binarize auto cannot tell how {model_path!r} was trained: {detail}; "
         "pass --binarize none or --binarize static"
     )
-
-
-def _temporary(name, own):
-    """Whether `name` is the temporary file that an atomic write (vaekit.io)
-    of one of the files `own` left behind (`.config.k2j4x8_q.tmp.toml`)."""
-    for file in own:
-        stem, suffix = os.path.splitext(file)
-        pattern = rf"\.{re.escape(stem)}\.[a-z0-9_]+\.tmp{re.escape(suffix)}\Z"
-        if re.match(pattern, name):
-            return True
-    return False
-
-
-def _new_folder(output):
-    """Creates `output` (and its parents); False if it exists already."""
-    parent = os.path.dirname(os.path.abspath(output))
-    os.makedirs(parent, exist_ok=True)
-    try:
-        os.mkdir(output)
-    except FileExistsError:
-        return False
-    return True
-
-
-def _mark(output):
-    """Writes the marker, claiming `output`; False if another process has
-    claimed it first (the marker exists)."""
-    try:
-        fd = os.open(path(output, MARKER), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w") as handle:
-        json.dump(
-            {"vaekit": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S")},
-            handle,
-        )
-    return True
-
-
-def _foreign(output):
-    """The first entry of run folder `output` that vaekit did not write, or
-    None."""
-    for name in sorted(os.listdir(output)):
-        full = path(output, name)
-        if name == PLOTS and os.path.isdir(full) and not os.path.islink(full):
-            for inner in sorted(os.listdir(full)):
-                inner_path = os.path.join(full, inner)
-                own = inner in OWN_PICTURES or _temporary(inner, OWN_PICTURES)
-                if (
-                    not own
-                    or os.path.islink(inner_path)
-                    or not os.path.isfile(inner_path)
-                ):
-                    return os.path.join(PLOTS, inner)
-            continue
-        own = name in OWN_FILES or _temporary(name, OWN_FILES)
-        if not own or os.path.islink(full) or not os.path.isfile(full):
-            return name
-    return None
-
-
-def _empty(output):
-    """Removes vaekit's own files from a marked run folder, refusing it
-    whole (before removing anything) if it holds anything else."""
-    if not os.path.isfile(path(output, MARKER)):
-        raise RunFolderError(
-            f"{output!r} is not a folder vaekit made for a run (it has no "
-            f"{MARKER} marker; runs of vaekit before 0.2 lack it too), and vaekit "
-            "replaces only its own run folders: delete it yourself or choose "
-            "another output folder"
-        )
-    if os.listdir(output) == [MARKER]:
-        # What `claim` makes: a training is setting up in it (or died doing
-        # so). Replacing it would give two trainings one folder.
-        raise RunFolderError(
-            f"run folder {output!r} was claimed by another training, which has "
-            "written nothing to it yet: choose another output folder (or, if no "
-            "training is running, delete it)"
-        )
-    foreign = _foreign(output)
-    if foreign is not None:
-        raise RunFolderError(
-            f"run folder {output!r} holds {foreign!r}, which vaekit did not write, "
-            "so it is not replaced: move that file away or choose another output "
-            "folder"
-        )
-    plots = path(output, PLOTS)
-    if os.path.isdir(plots):
-        for name in os.listdir(plots):
-            os.remove(os.path.join(plots, name))
-        os.rmdir(plots)
-    for name in os.listdir(output):
-        if name != MARKER:
-            os.remove(path(output, name))
-    os.remove(path(output, MARKER))
-
-
-def claim(output=None, overwrite=False):
-    """Creates a run folder and claims it for this process; returns its path.
-
-    The claim is atomic: of two processes given the same `output`, one gets
-    it and the other an error. A new folder gets the marker `MARKER`.
-
-    Args:
-        output: The folder (default `runs/<timestamp>`, made unique).
-        overwrite: Replace an existing, non-empty run folder: only one that
-            vaekit made (it holds `MARKER`), and only if it holds nothing but
-            vaekit's own files, which alone are removed.
-
-    Raises:
-        RunFolderError: if `output` is a file, exists and is not to be
-            replaced, is not vaekit's to replace, or was claimed by another
-            process.
-    """
-    if output is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        output, suffix = os.path.join("runs", stamp), 1
-        while not _new_folder(output):
-            output, suffix = os.path.join("runs", f"{stamp}-{suffix}"), suffix + 1
-    elif not _new_folder(output):
-        if not os.path.isdir(output):
-            raise RunFolderError(f"output {output!r} exists and is not a folder")
-        if os.listdir(output):
-            if not overwrite:
-                raise RunFolderError(
-                    f"run folder {output!r} already exists: choose another output "
-                    "folder, replace it (overwrite), or resume it"
-                )
-            _empty(output)
-    if not _mark(output):
-        raise RunFolderError(
-            f"run folder {output!r} was claimed by another training at the same "
-            "time: choose another output folder"
-        )
-    return output
-
-
-def release(output):
-    """Removes a run folder that `claim` made and nothing has been written
-    to since (it holds the marker alone), so that a run that failed before
-    it started leaves nothing behind."""
-    try:
-        if os.listdir(output) == [MARKER]:
-            os.remove(path(output, MARKER))
-            os.rmdir(output)
-    except OSError:
-        pass

@@ -104,6 +104,18 @@ def snapshot(path):
     }
 
 
+def table_with_ids(folder, sep=","):
+    """The mixed table with an `id` column (`r0`, `r1`, ...) first, written
+    to `folder` with delimiter `sep`; returns its path."""
+    header = ["id", *TABLE_FEATURES, "kind"]
+    lines = [sep.join(header)]
+    lines += [sep.join([f"r{i}", *row]) for i, row in enumerate(table_rows())]
+    path = os.path.join(folder, "ids.csv")
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
 def read_table(path):
     """`(header, rows)` of a CSV file, as strings."""
     with open(path, newline="") as handle:

@@ -173,6 +173,43 @@ def test_messages_print_the_library_warnings_and_log_records(capsys):
     assert (logger.level, logger.propagate, list(logger.handlers)) == before
 
 
+def test_a_log_record_of_several_lines_is_printed_line_by_line(capsys):
+    """A summary keeps its lines and their alignment; a one-line record
+    has its spaces collapsed as before."""
+    with common.messages():
+        logging.getLogger("vaekit").info("data t.csv: 2 rows\n  'a'   numeric  \n")
+        logging.getLogger("vaekit").info("one   line")
+    assert capsys.readouterr().err.splitlines() == [
+        "vaekit: data t.csv: 2 rows",
+        "vaekit:   'a'   numeric",
+        "vaekit: one line",
+    ]
+
+
+def test_id_cells(tmp_path, table_run, copy_run):
+    """The ID column of the output rows: --id-column, else the run's."""
+    data = tmp_path / "d.csv"
+    data.write_text("id,x\nr0,1\nr1,2\nr2,3\n")
+    args = argparse.Namespace(
+        id_column="id", data=str(data), model=f"{table_run}/m.keras"
+    )
+    name, cells = common.id_cells(args, [2, 0])
+    assert name == "id" and cells.tolist() == ["r2", "r0"]
+    args.id_column = None  # the run has none
+    assert common.id_cells(args, [0]) is None
+    run = copy_run(table_run)
+    with open(f"{run}/config.toml", "a") as handle:
+        handle.write('id_column = "id"\n')
+    args.model = f"{run}/model.keras"
+    assert common.id_cells(args, [1])[1].tolist() == ["r1"]
+    args.data = "digits"  # not a table: no ID column unless asked
+    assert common.id_cells(args, [1]) is None
+    args.id_column = "id"
+    with pytest.raises(InvalidArgument, match="data 'digits' is not one"):
+        common.id_cells(args, [1])
+    assert common.id_header("id", ["index", "id"]) == "id:id"
+
+
 def test_messages_leave_the_logger_as_it_was_after_an_error():
     logger = logging.getLogger("vaekit")
     before = (logger.level, logger.propagate, list(logger.handlers))

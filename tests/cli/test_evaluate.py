@@ -165,3 +165,28 @@ def test_conditional_evaluate_needs_the_labels(cli, table, conditional_model):
     assert np.isfinite(result["elbo"]) and np.isfinite(result["log_likelihood"])
     line = refused(cli(["evaluate", *argv, "--json"]))
     assert "conditional" in line and "label column" in line
+
+
+def test_a_long_evaluation_says_how_long_and_shows_progress(
+    cli, tiny_model_path, digits_x, tmp_path, monkeypatch
+):
+    """The issue's `--iw-samples 1000000000` printed nothing for minutes.
+    Here the lines of a long evaluation, made short: lines at any interval
+    (`EVERY` = 0), 5 examples, k = 40 in passes of one sample (the memory
+    budget of one row), so that progress is reported within examples."""
+    from vaekit.cli import progress
+
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    np.save(tmp_path / "five.npy", digits_x[:5])
+    argv = ["evaluate", tiny_model_path, "--data", tmp_path / "five.npy"]
+    result = cli([*argv, "--iw-samples", "40", "--max-memory", "0.0001"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("vaekit: evaluating 5 examples: about ")
+    assert lines[0].endswith(" at this rate")
+    assert any(
+        line.startswith("vaekit: evaluated 1/5 examples, about ") for line in lines
+    )
+    assert any("% of 5 examples, about " in line for line in lines)  # within one
+    assert all(line.startswith("vaekit: evaluat") for line in lines)
+    assert "log p(x) (k=40)" in result.stdout

@@ -211,8 +211,13 @@ def test_a_vaekit_error_is_one_line_and_exit_2(cli, tmp_path, monkeypatch):
         assert result.returncode == 2 and "Traceback" not in result.stderr
         *before, line = result.stderr.strip().splitlines()
         assert line == "vaekit: error: a bad thing happened"
-        # Only the progress of the run before it (`vaekit: run folder: ...`).
-        assert all(text.startswith("vaekit: run folder: ") for text in before)
+        # Only the progress of the run before it (`vaekit: run folder: ...`,
+        # the summary of the data read), no warning, no other error.
+        assert "vaekit: run folder: " + str(tmp_path / error.__name__) in before
+        assert all(
+            text.startswith("vaekit: ") and not text.startswith("vaekit: error")
+            for text in before
+        )
 
 
 def test_errors_in_process_do_not_raise(cli, tmp_path):

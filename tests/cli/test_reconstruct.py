@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.cli.conftest import check_table_csv, read_table
-from tests.helpers import TABLE_ROWS
+from tests.cli.conftest import check_table_csv, read_table, refused, table_with_ids
+from tests.helpers import TABLE_FEATURES, TABLE_ROWS
 from tests.viz.conftest import downscale, not_blank, read_png, u8
 from vaekit.viz import tiles
 
@@ -103,3 +103,15 @@ def test_reconstruct_png_drops_missing_rows_when_asked(cli, table, table_run, tm
     from vaekit.viz.figures import pyplot
 
     pyplot().close(figure)
+
+
+def test_table_reconstruct_csv_carries_the_id_column_first(cli, table_run, tmp_path):
+    data = table_with_ids(tmp_path)
+    out = tmp_path / "rec.csv"
+    argv = ["reconstruct", f"{table_run}/model.keras", "--data", data]
+    assert cli([*argv, "--id-column", "id", "--output", out]).returncode == 0
+    written = pd.read_csv(out)
+    assert list(written.columns) == ["id", *TABLE_FEATURES]
+    assert written["id"].tolist() == [f"r{i}" for i in range(TABLE_ROWS)]
+    line = refused(cli([*argv, "--id-column", "id", "--output", tmp_path / "r.png"]))
+    assert "--id-column applies to CSV data and a CSV output" in line

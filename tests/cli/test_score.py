@@ -5,7 +5,7 @@ score is not finite."""
 import numpy as np
 import pandas as pd
 
-from tests.cli.conftest import read_table, refused
+from tests.cli.conftest import read_table, refused, table_with_ids
 from tests.helpers import TABLE_ROWS
 
 HEADER = ["index", "neg_elbo", "neg_log_likelihood", "reconstruction_error"]
@@ -62,7 +62,10 @@ def test_a_score_that_is_not_finite_is_flagged_and_counted(
     scores = written["neg_log_likelihood"].to_numpy()
     np.testing.assert_array_equal(~np.isfinite(scores), bad)
     np.testing.assert_array_equal(written["is_outlier"].to_numpy(), bad.astype(int))
-    assert result.stdout.endswith(f"(--threshold): {int(bad.sum())} flagged\n")
+    n = int(bad.sum())
+    assert result.stdout.endswith(
+        f"(--threshold): {n} flagged, {n} of them for a score that is not finite\n"
+    )
     assert 0 < bad.sum() < len(bad)
 
 
@@ -100,11 +103,11 @@ def test_table_score_one_row_per_input_row(cli, table, table_run, tmp_path):
     header, rows = read_table(out)
     assert header == [*HEADER[:1], "label", *HEADER[1:], "is_outlier"]
     assert len(rows) == TABLE_ROWS
-    values = np.array(rows, dtype=float)
+    # the text labels as the table has them
+    assert [r[1] for r in rows] == [r[4] for r in table["rows"]]
+    values = np.array([[r[0], *r[2:]] for r in rows], dtype=float)
+    values = np.insert(values, 1, 0.0, axis=1)  # keep the columns' places
     np.testing.assert_array_equal(values[:, 0], np.arange(TABLE_ROWS))
-    # text labels as the indices of the sorted class names: x 0, y 1
-    expected = [float(r[4] == "y") for r in table["rows"]]
-    np.testing.assert_array_equal(values[:, 1], expected)
     assert np.isfinite(values[:, 2:5]).all()
     assert set(np.unique(values[:, 5])) <= {0.0, 1.0}
     assert (values[:, 4] >= 0).all()
@@ -121,7 +124,8 @@ def test_table_score_reads_columns_by_name(cli, table, table_run, tmp_path):
         assert cli([*argv, "--iw-samples", "10", "--output", out]).returncode == 0
         header, rows = read_table(out)
         assert len(rows) == TABLE_ROWS
-        scores.append(np.array(rows, dtype=float))
+        assert {r[1] for r in rows} == {"x", "y"}
+        scores.append(np.array([[r[0], *r[2:]] for r in rows], dtype=float))
     np.testing.assert_allclose(scores[1], scores[0], rtol=1e-5, atol=1e-6)
 
 
@@ -154,3 +158,35 @@ def test_table_score_missing_drop(cli, table, table_run, tmp_path):
     assert len(written) == TABLE_ROWS - 3
     expected = [i for i in range(TABLE_ROWS) if i not in (5, 9, 12)]
     assert list(written["index"]) == expected
+
+
+def test_table_score_carries_the_id_column_first(
+    cli, table, table_run, copy_run, tmp_path
+):
+    """--id-column, or the run's id_column, is the first column of the
+    scores, beside the index; a semicolon file is read by its columns."""
+    data = table_with_ids(tmp_path, sep=";")
+    out = tmp_path / "s.csv"
+    argv = ["score", f"{table_run}/model.keras", "--data", data, "--iw-samples", "2"]
+    assert cli([*argv, "--id-column", "id", "--output", out]).returncode == 0
+    written = _read(out)
+    assert list(written.columns) == ["id", *HEADER]
+    assert written["id"].tolist() == [f"r{i}" for i in range(TABLE_ROWS)]
+    np.testing.assert_array_equal(written["index"], np.arange(TABLE_ROWS))
+    # a model of a run trained with an id_column: that column, unasked
+    run = copy_run(table_run)
+    with open(f"{run}/config.toml", "a") as handle:
+        handle.write('id_column = "id"\n')
+    argv[1] = f"{run}/model.keras"
+    assert cli([*argv, "--output", tmp_path / "r.csv"]).returncode == 0
+    pd.testing.assert_frame_equal(_read(tmp_path / "r.csv"), written)
+    # data without that column: no ID column
+    plain = tmp_path / "plain.csv"
+    assert cli([*argv[:3], table["t"], *argv[4:], "--output", plain]).returncode == 0
+    assert list(_read(plain).columns) == HEADER
+    line = refused(cli([*argv, "--id-column", "name", "--output", tmp_path / "n.csv"]))
+    assert line.endswith(
+        f"{data}: no column 'name'; columns are ['id', 'age', "
+        "'colour', 'income', 'size', 'kind']"
+    )
+    assert not (tmp_path / "n.csv").exists()

@@ -15,7 +15,7 @@ import typing
 import numpy as np
 import pytest
 
-from tests.cli.conftest import check_table_csv, refused
+from tests.cli.conftest import check_table_csv, read_table, refused, table_with_ids
 from tests.helpers import TABLE_ROWS, TABLE_TRAIN
 from vaekit import config as config_lib
 from vaekit import runs
@@ -199,7 +199,12 @@ def test_train_from_its_config_reproduces_the_run(cli, tiny_run, tmp_path):
     metrics = json.loads((rerun / "metrics.json").read_text())
     assert out[-2:] == [f"run folder: {rerun}", summarize(metrics)]
     err = result.stderr.splitlines()
-    assert err[0] == f"vaekit: run folder: {rerun}"
+    # what was read, then the run folder, before training
+    assert err[:3] == [
+        "vaekit: data digits: 1797 rows, images of shape 8x8x1",
+        "vaekit:   labels: whole numbers, 10 distinct in [0, 9]",
+        f"vaekit: run folder: {rerun}",
+    ]
     assert all(line.startswith("vaekit: ") for line in err)
     assert "vaekit: evaluating on 180 held-out examples (k=5)" in err
 
@@ -409,3 +414,107 @@ def test_table_conditional_train(cli, table, tmp_path):
     argv = ["sample", run / "model.keras", "--label", "y", "-n", "3", "--output", out]
     assert cli(argv).returncode == 0
     check_table_csv(out, 3, training_rows=table["rows"])
+
+
+# -- a model too large for memory (issue 18) ----------------------------------
+
+HUGE = ["--data", "digits", "--epochs", "1", "--hidden-dims", "100000000"]
+
+
+def test_a_model_too_large_for_memory_is_refused_and_writes_nothing(
+    cli, tmp_path, monkeypatch
+):
+    """The issue's `--hidden-dims 100000000` aborted (rc 134) and left a
+    folder of only config.toml: now one line before the folder is made."""
+    from vaekit import resources
+
+    monkeypatch.setattr(resources, "memory_limit", lambda: 24 * 10**9)
+    line = refused(cli(["train", *HUGE, "--output", "run"]), cwd=tmp_path)
+    assert line == (
+        "vaekit: error: the model would hold 22.6 G parameters (90.4 GB of float32 "
+        "weights, x4 with the gradients and the optimizer's state), which would "
+        "need 362 GB of memory; this machine has 24 GB: use fewer or smaller "
+        "hidden layers (hidden_dims) or a smaller latent_dim"
+    )
+
+
+def test_a_refused_start_leaves_overwrite_and_resume_folders_as_they_were(
+    cli, tiny_run, copy_run
+):
+    from tests.cli.conftest import snapshot
+
+    run = copy_run(tiny_run)
+    before = snapshot(run)
+    result = cli(["train", *HUGE, "--output", run, "--overwrite"])
+    assert "the model would hold" in refused(result)
+    assert snapshot(run) == before
+    # a run whose config.toml asks for it, resumed
+    config = os.path.join(run, "config.toml")
+    with open(config) as handle:
+        text = handle.read()
+    assert "hidden_dims = [8]" in text
+    with open(config, "w") as handle:
+        handle.write(text.replace("hidden_dims = [8]", "hidden_dims = [100000000]"))
+    before = snapshot(run)
+    assert "the model would hold" in refused(cli(["train", "--resume", run]))
+    assert snapshot(run) == before
+
+
+# -- reading data right or refusing it (issue 18) --------------------------------
+
+
+def test_train_summarises_what_it_read_before_training(cli, tmp_path):
+    """A semicolon file with pandas' index, an ID column and a code that is a
+    category: the delimiter detected, the index left out with a warning,
+    the IDs passed through, the kinds forced, and a summary of it all
+    before the run folder is even named."""
+    data = table_with_ids(tmp_path, sep=";")
+    lines = open(data).read().splitlines()
+    rows = [";" + lines[0]] + [f"{i};{line}" for i, line in enumerate(lines[1:])]
+    with open(data, "w") as handle:
+        handle.write("\n".join(rows) + "\n")
+    run = tmp_path / "R"
+    argv = [*TABLE_TRAIN, "--data", data, "--label-column", "kind", "--epochs", "1"]
+    argv += ["--id-column", "id", "--categorical-columns", "size", "--output", run]
+    result = cli(argv)
+    assert result.returncode == 0, result.stderr
+    err = result.stderr.splitlines()
+    assert err[:8] == [
+        f"vaekit: warning: {data}: column '' (unnamed: a running index 0..59) is an "
+        "index written with the table (pandas' to_csv without index=False), not a "
+        "feature: it is left out",
+        f"vaekit: data {data}: {TABLE_ROWS} rows, 4 feature columns (2 numeric, 2 "
+        "categorical)",
+        "vaekit:   'age'     numeric",
+        "vaekit:   'colour'  categorical, 3 categories",
+        "vaekit:   'income'  numeric",
+        "vaekit:   'size'    categorical, 3 categories",
+        "vaekit:   'kind'    label: 2 classes (x, y)",
+        "vaekit:   ''        left out: an index (unnamed: a running index 0..59)",
+    ]
+    assert err[8:10] == [
+        "vaekit:   'id'      the ID column, passed through",
+        f"vaekit: run folder: {run}",
+    ]
+    values = config_lib.read_toml(run / "config.toml")
+    assert values["id_column"] == "id" and values["sep"] == "auto"
+    assert values["categorical_columns"] == ["size"]
+    # the run's ID column is the first of its per-row outputs
+    out = tmp_path / "s.csv"
+    argv = ["score", run / "model.keras", "--data", data, "--iw-samples", "2"]
+    assert cli([*argv, "--output", out]).returncode == 0
+    header, written = read_table(out)
+    assert header[:2] == ["id", "index"] and written[3][:2] == ["r3", "3"]
+
+
+def test_train_refuses_a_file_split_by_the_wrong_delimiter(cli, tmp_path):
+    data = table_with_ids(tmp_path, sep=";")
+    argv = ["train", "--data", data, "--sep", ",", "--output", tmp_path / "R"]
+    line = refused(cli(argv))
+    assert line == (
+        f"vaekit: error: {data}: every row is one cell holding semicolons: the file "
+        "is not split by comma (the delimiter given); pass --sep ';'"
+    )
+    assert not (tmp_path / "R").exists()
+    line = refused(cli(["train", "--data", data, "--sep", "ab"]))
+    assert "sep" in line and "auto, tab, or one character" in line

@@ -22,7 +22,7 @@ from vaekit.config import (
     resolve,
     to_toml,
 )
-from vaekit.config.settings import MAX_SEED
+from vaekit.config.fieldchecks import MAX_SEED
 from vaekit.errors import ConfigError
 
 
@@ -65,7 +65,12 @@ def test_to_toml_round_trip_of_defaults_and_a_custom_config():
         label_column="label",
         columns=("a b", "c"),
         missing="drop",
+        sep=";",
+        categorical_columns=("c",),
+        numeric_columns=("a b",),
+        id_column="id",
         conditional=True,
+        condition_kind="numeric",
         binarize="none",
         architecture="conv",
         hidden_dims=(32, 64),
@@ -92,8 +97,9 @@ def test_to_toml_round_trip_of_defaults_and_a_custom_config():
     assert text.startswith("# vaekit run configuration")
     # None values are left out (TOML has no null) and read back as None.
     plain = tomllib.loads(to_toml(Config()))
-    assert {"clipnorm", "label_column", "columns"}.isdisjoint(plain)
-    assert set(plain) == set(FIELDS) - {"clipnorm", "label_column", "columns"}
+    unset = {name for name, field in FIELDS.items() if field.default is None}
+    assert {"clipnorm", "label_column", "columns", "id_column"} <= unset
+    assert set(plain) == set(FIELDS) - unset
 
 
 _names = st.text(

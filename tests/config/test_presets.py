@@ -10,7 +10,7 @@ import tomllib
 
 from vaekit.config import FIELDS, PRESET_DIR, Config, from_dict, preset, to_toml
 from vaekit.config import layers as layers_lib
-from vaekit.config.settings import MAX_SEED
+from vaekit.config.fieldchecks import MAX_SEED
 from vaekit.data import DOWNLOADABLE, EMBEDDED
 
 NAMED = [name for name in layers_lib.preset_names() if name != "default"]
@@ -29,6 +29,11 @@ ALTERNATIVES = {
     "label_column": ("label", None),
     "columns": (("a", "b"), None),
     "missing": ("drop", "error"),
+    "sep": (";", "auto"),
+    "categorical_columns": (("a",), None),
+    "numeric_columns": (("b",), None),
+    "id_column": ("id", None),
+    "condition_kind": ("classes", "auto"),
     "conditional": (True, False),
     "binarize": ("static", "none"),
     "validation_split": (0.3, 0.0),

@@ -7,7 +7,8 @@ import pytest
 
 from vaekit import VaekitError, checks
 from vaekit.config import FIELDS, GROUPS, Config, from_dict, resolve
-from vaekit.config.settings import MAX_SEED, InvalidSetting
+from vaekit.config.fieldchecks import MAX_SEED
+from vaekit.config.settings import InvalidSetting
 
 
 def test_defaults_are_valid():
@@ -59,6 +60,7 @@ def test_fields_with_choices_use_the_shared_sets():
         "optimizer": checks.OPTIMIZERS,
         "lr_schedule": checks.LR_SCHEDULES,
         "backend": checks.BACKENDS,
+        "condition_kind": checks.CONDITION_KINDS,
     }
 
 
@@ -69,8 +71,10 @@ def test_fields_with_choices_use_the_shared_sets():
 def test_choices_are_enforced(name):
     allowed = FIELDS[name].metadata["choices"]
     for value in allowed:
-        # (resolve: a gaussian likelihood brings binarize = "none")
-        assert getattr(resolve(overrides={name: value}), name) == value
+        # (resolve: a gaussian likelihood brings binarize = "none"; a kind of
+        # condition needs a conditional model)
+        extra = {"conditional": True} if name == "condition_kind" else {}
+        assert getattr(resolve(overrides={name: value, **extra}), name) == value
     for value in ("not-a-choice", allowed[0].upper(), None, 1):
         with pytest.raises(InvalidSetting) as info:
             Config(**{name: value})
@@ -142,6 +146,13 @@ def test_choices_are_enforced(name):
         ("columns", ()),
         ("columns", ("a", " ")),
         ("columns", "a,b"),
+        ("sep", "ab"),
+        ("sep", "x"),
+        ("sep", '"'),
+        ("sep", ""),
+        ("categorical_columns", ()),
+        ("numeric_columns", "a"),
+        ("id_column", ""),
         ("conditional", "yes"),
         ("distribute", 1),
         ("missing", "skip"),
@@ -260,6 +271,12 @@ def test_boundary_values_are_valid():
     assert config.learning_rate == 1
     for name in checks.DECODER_STDS:
         assert Config(decoder_std=name).decoder_std == name
+    for sep in ("auto", "tab", ";", "|", ",", "\t", ":"):
+        assert Config(sep=sep).sep == sep
+    config = Config(categorical_columns=["a"], numeric_columns=["b"], id_column="id")
+    assert config.categorical_columns == ("a",) and config.numeric_columns == ("b",)
+    with pytest.raises(InvalidSetting, match="not in categorical_columns too"):
+        Config(categorical_columns=["a"], numeric_columns=["a"])
     assert Config(decoder_std=2).decoder_std == 2
 
 

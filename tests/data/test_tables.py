@@ -174,11 +174,21 @@ def test_csv_categorical_column_needs_two_categories(tmp_path):
     np.testing.assert_array_equal(parts["x_train"][0], [[1, 5], [2, 5]])
 
 
-def test_csv_mixed_numbers_and_text_are_categories(tmp_path):
+def test_csv_mostly_numbers_with_text_is_refused_unless_forced(tmp_path):
     path = write_text(tmp_path, "size,n\n10,1\n2,2\nbig,3\n2,4\n")
-    parts = read_csv(path)
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == (
+        f"{path}: column 'size' holds numbers, but 1 of its 4 cells is not a number: "
+        "line 4 'big'; fix it, or pass --categorical-columns size to read the "
+        "column as categories"
+    )
+    parts = read_csv(path, categorical_columns=["size"])
     assert parts["categories"][0] == {"size": ("10", "2", "big")}
     np.testing.assert_array_equal(parts["x_train"][0][:, 0], [0, 1, 2, 1])
+    # mostly text: categorical, as before
+    path = write_text(tmp_path, "size,n\nbig,1\n2,2\nsmall,3\nbig,4\n", "text.csv")
+    assert read_csv(path)["categories"][0] == {"size": ("2", "big", "small")}
 
 
 def test_csv_duplicate_header_names_are_refused_when_used(tmp_path):
@@ -231,24 +241,6 @@ def test_csv_schema_columns_must_exist(tmp_path):
     assert "['age', 'colour', 'height']" in message and "\n" not in message
 
 
-@pytest.mark.parametrize(
-    "schema",
-    [
-        {"columns": "age"},
-        {"columns": []},
-        {"columns": ["age", 3]},
-        {"columns": ["age"], "categories": {"colour": ["red"]}},  # not a column
-        {"columns": ["age"], "categories": {"age": []}},
-        {"columns": ["age"], "categories": ["age"]},
-        ["age"],
-    ],
-)
-def test_a_malformed_schema_is_a_bad_argument(tmp_path, schema):
-    path = write_text(tmp_path, "age,height\n20,1.5\n30,1.6\n")
-    with pytest.raises(InvalidArgument, match="Invalid value for argument `schema`"):
-        read_csv(path, schema=schema)
-
-
 def test_csv_schema_single_category_and_missing_values(tmp_path):
     schema = {"columns": ["colour"], "categories": {"colour": ["red"]}}
     path = write_text(tmp_path, "colour,y\nred,1\nred,0\n")
@@ -258,14 +250,6 @@ def test_csv_schema_single_category_and_missing_values(tmp_path):
     path = write_text(tmp_path, "colour\nred\n\n\nNA\n")
     with pytest.raises(DataError, match="line 5, column 'colour': missing value 'NA'"):
         read_csv(path, schema=schema)
-
-
-def test_schema_of():
-    schema = tables.schema_of(("age", "colour"), {"colour": ("blue", "red")})
-    assert schema == {
-        "columns": ["age", "colour"],
-        "categories": {"colour": ["blue", "red"]},
-    }
 
 
 # -- DataFrames -------------------------------------------------------------------
@@ -419,3 +403,176 @@ def test_is_frame():
     assert tables.is_frame(frame())
     for other in (frame()["price"], np.zeros((2, 2)), [[1]], "t.csv", None):
         assert not tables.is_frame(other)
+
+
+# -- strict numbers, forced kinds -------------------------------------------------
+
+
+def rates_csv(tmp_path, bad="0.06x"):
+    rows = [f"{0.01 * i:.2f},{'ab'[i % 2]}" for i in range(12)]
+    rows[6] = f"{bad},a"  # data row 7: line 8
+    return write_text(tmp_path, "rate,group\n" + "\n".join(rows) + "\n")
+
+
+def test_csv_a_typo_in_a_numeric_column_is_refused(tmp_path):
+    """The issue's case: one `0.06x` made the column categorical."""
+    path = rates_csv(tmp_path)
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == (
+        f"{path}: column 'rate' holds numbers, but 1 of its 12 cells is not a "
+        "number: line 8 '0.06x'; fix it, or pass --categorical-columns rate to read "
+        "the column as categories"
+    )
+    with pytest.raises(DataError, match="line 8 '0.06x'; fix it$"):
+        read_csv(path, numeric_columns=["rate"])
+    parts = read_csv(path, categorical_columns=["rate"])
+    assert len(parts["categories"][0]["rate"]) == 12
+
+
+@pytest.mark.parametrize(
+    "bad, said",
+    [
+        ("1_000", "digit separators are not read"),
+        ("inf", "holds non-finite numbers: line 8 'inf'"),
+        ("-Infinity", "holds non-finite numbers: line 8 '-Infinity'"),
+        ("1e999", "holds non-finite numbers: line 8 '1e999'"),
+    ],
+)
+def test_csv_numbers_python_reads_and_vaekit_does_not(tmp_path, bad, said):
+    """`1_000` is not 1000, and non-finite numbers are not data."""
+    with pytest.raises(DataError, match=said):
+        read_csv(rates_csv(tmp_path, bad))
+
+
+def test_csv_nan_cells_are_missing_values(tmp_path):
+    path = rates_csv(tmp_path, "-nan")
+    with pytest.raises(DataError, match="line 8, column 'rate': missing value '-nan'"):
+        read_csv(path)
+    with pytest.warns(VaekitWarning, match="dropped 1 of 12 rows"):
+        parts = read_csv(path, missing="drop")
+    assert parts["x_train"][0].shape == (11, 2)
+
+
+def test_forced_kinds_in_csv_files_and_frames(tmp_path):
+    path = write_text(tmp_path, "code,x,y\n10,1.5,2\n2,2.5,10\n10,3.5,1\n")
+    parts = read_csv(path, "y", categorical_columns=["code", "y"])
+    assert parts["categories"][0] == {"code": ("2", "10")}  # by value
+    np.testing.assert_array_equal(parts["x_train"][0][:, 0], [1, 0, 1])
+    assert parts["label_names"][0] == ("1", "2", "10")
+    np.testing.assert_array_equal(parts["y_train"][0], [1, 2, 0])
+    f = pd.DataFrame({"code": [10, 2, 10], "x": ["1.5", "2.5", "x"], "k": [1, 2, 3]})
+    parts = tables.frame_parts(f, categorical_columns=["code", "x"])
+    assert parts["categories"][0] == {"code": ("2", "10"), "x": ("1.5", "2.5", "x")}
+    with pytest.raises(DataError) as info:
+        tables.frame_parts(f, numeric_columns=["x"])
+    assert str(info.value) == (
+        "DataFrame: column 'x' is in numeric_columns, but 1 of its 3 cells is not a "
+        "number: row 2 'x'; fix it"
+    )
+    with pytest.raises(DataError, match=r"no column 'z' \(in categorical_columns\)"):
+        read_csv(path, categorical_columns=["z"])
+    # a model's schema decides the kinds; the forced ones are not read
+    schema = {"columns": ["x"], "categories": {}}
+    parts = read_csv(path, schema=schema, categorical_columns=["x", "nope"])
+    np.testing.assert_array_equal(parts["x_train"][0], [[1.5], [2.5], [3.5]])
+
+
+def test_frame_text_columns_are_read_as_csv_cells():
+    """A DataFrame's object column is what pandas makes of a numeric column
+    with a typo: refused naming the row, as a CSV file's is."""
+    f = pd.DataFrame({"rate": ["0.01", "0.02", "0.06x", "0.04"], "n": [1, 2, 3, 4]})
+    f.index = ["a", "b", "c", "d"]
+    with pytest.raises(DataError, match=r"1 of its 4 cells is not a number: row 'c'"):
+        tables.frame_parts(f)
+    f.loc["c", "rate"] = "0.03"
+    np.testing.assert_array_equal(
+        tables.frame_parts(f)["x_train"][0][:, 0], [0.01, 0.02, 0.03, 0.04]
+    )
+    f["rate"] = pd.Categorical(["1", "2", "1", "2"])  # a category column: classes
+    assert tables.frame_parts(f)["categories"][0] == {"rate": ("1", "2")}
+
+
+# -- IDs ------------------------------------------------------------------------------
+
+
+def id_table(n=12):
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        {
+            "name": [f"p{i:02d}" for i in range(n)],
+            "row": np.arange(1, n + 1),
+            "x": rng.normal(size=n).round(3),
+            "kind": ["a", "b"] * (n // 2),
+        }
+    )
+
+
+def test_csv_columns_that_look_like_ids_are_left_out_with_a_warning(tmp_path):
+    """The issue's case: an ID column, and pandas' unnamed index column,
+    became features."""
+    path = str(tmp_path / "t.csv")
+    id_table().to_csv(path)  # with pandas' index, an unnamed first column
+    with pytest.warns(VaekitWarning) as caught:
+        parts = read_csv(path, label_column="kind")
+    assert [str(w.message) for w in caught] == [
+        f"{path}: column '' (unnamed: a running index 0..11) is an index written "
+        "with the table (pandas' to_csv without index=False), not a feature: it is "
+        "left out",
+        f"{path}: column 'name' (12 distinct text values, one per row) looks like "
+        "row IDs, not a feature: it is left out; pass --id-column name to write it "
+        "beside the outputs, or name it in --categorical-columns or "
+        "--numeric-columns to keep it as a feature",
+        f"{path}: column 'row' (a running index 1..12) looks like row IDs, not a "
+        "feature: it is left out; pass --id-column row to write it beside the "
+        "outputs, or name it in --categorical-columns or --numeric-columns to keep "
+        "it as a feature",
+    ]
+    assert parts["columns"][0] == ("x",)
+    assert parts["ignored"][0] == {
+        "": "left out: an index (unnamed: a running index 0..11)",
+        "name": "left out: looks like row IDs (12 distinct text values, one per row)",
+        "row": "left out: looks like row IDs (a running index 1..12)",
+    }
+    # kept when named: as a feature, or as the ID column
+    with pytest.warns(VaekitWarning, match="column ''"):
+        parts = read_csv(path, "kind", numeric_columns=["row"], id_column="name")
+    assert parts["columns"][0] == ("row", "x")
+    assert parts["id_column"][0] == "name"
+    assert parts["ids"][0].tolist() == [f"p{i:02d}" for i in range(12)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # columns chosen: nothing left out, no word
+        parts = read_csv(path, "kind", columns=["name", "row", "x"])
+    assert parts["categories"][0]["name"][:2] == ("p00", "p01")
+
+
+def test_frame_unnamed_index_column_is_left_out(tmp_path):
+    """pd.read_csv of a file written with its index names it `Unnamed: 0`."""
+    id_table().to_csv(tmp_path / "t.csv")
+    frame = pd.read_csv(tmp_path / "t.csv")
+    assert frame.columns[0] == "Unnamed: 0"
+    with pytest.warns(VaekitWarning) as caught:
+        parts = tables.frame_parts(frame, label_column="kind", id_column="name")
+    assert [str(w.message).split(" (")[0] for w in caught] == [
+        "DataFrame: column 'Unnamed: 0'",
+        "DataFrame: column 'row'",
+    ]
+    assert parts["columns"][0] == ("x",)
+    assert parts["ignored"][0]["Unnamed: 0"].startswith("left out: an index")
+
+
+def test_id_column_is_passed_through_the_rows_kept(tmp_path):
+    path = write_text(tmp_path, "id,x,y\nr1,1,a\nr2,,b\nr3,3,a\n")
+    with pytest.warns(VaekitWarning, match="dropped 1 of 3 rows"):
+        parts = read_csv(path, "y", id_column="id", missing="drop")
+    assert parts["ids"][0].tolist() == ["r1", "r3"]
+    assert parts["columns"][0] == ("x",)
+    assert parts["ignored"][0] == {"id": "the ID column, passed through"}
+    f = pd.DataFrame({"id": [7, 8, 9], "x": [1.0, 2.0, 3.0]})
+    assert tables.frame_parts(f, id_column="id")["ids"][0].tolist() == ["7", "8", "9"]
+    with pytest.raises(DataError, match="'y' is the label column; it cannot also be"):
+        read_csv(path, "y", id_column="y")
+    with pytest.raises(DataError, match="'id' is the ID column; it cannot also be a"):
+        read_csv(path, "y", columns=["id", "x"], id_column="id")
+    with pytest.raises(DataError, match=r"no ID column 'name'; columns are \["):
+        read_csv(path, id_column="name")

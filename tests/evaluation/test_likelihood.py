@@ -14,11 +14,15 @@ spec, a DataFrame or an array, binarized as the model's run trained.
 
 import math
 import shutil
+import warnings
 
 import keras
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from keras import ops
 from scipy import special, stats
 
@@ -28,6 +32,7 @@ from vaekit.errors import DataError, InvalidArgument, ModelFileError
 from vaekit.evaluation.likelihood import (
     MAX_ROWS,
     _bytes_per_row,
+    _importance_batch,
     evaluate,
     per_example,
     plan_chunks,
@@ -280,7 +285,8 @@ def test_bounded_memory_gives_the_same_answer_within_monte_carlo_error(correlate
         max_memory=budget,
         progress=lambda done, total: calls.append((done, total)),
     )
-    assert calls == [(i, 150) for i in range(1, 151)]
+    # after each example's first pass of two, half of it is done
+    assert calls == [(i - d, 150) for i in range(1, 151) for d in (0.5, 0)]
     # Different draws, same expectation. The spread of one example's estimate
     # at k = 64, from the numpy simulation, gives 5 standard errors.
     log_r = ppca.log_ratio_samples(q_var, (k, 1000), np.random.default_rng(9))
@@ -370,6 +376,9 @@ def test_plan_chunks_splits_the_samples_into_equal_passes(correlated):
         ({"max_memory": 0}, "Received: max_memory=0"),
         ({"max_memory": float("nan")}, "Received: max_memory=nan"),
         ({"binarize": "always"}, "Received: binarize='always'"),
+        # the streams of importance samples are keyed by 32 bits (issue 18)
+        ({"seed": 2**32}, r"in \[0, 4294967295\]. Received: seed=4294967296"),
+        ({"seed": -1}, "Received: seed=-1"),
     ],
 )
 def test_bad_settings_are_refused_naming_them(correlated, kwargs, match):
@@ -423,7 +432,7 @@ def test_a_conditional_model_is_evaluated_under_each_label(class_model):
         evaluate(model, x, iw_samples=3, condition=y[:39])
     values = per_example(model, x, iw_samples=3, condition=y)
     np.testing.assert_allclose(values["kl"], kl, rtol=1e-5)
-    with pytest.raises(InvalidArgument, match="condition=y"):
+    with pytest.raises(InvalidArgument, match="none were given: give the labels"):
         per_example(model, x, iw_samples=3)
 
 
@@ -519,3 +528,74 @@ def test_a_bad_model_file_fails_before_the_data_is_read(tmp_path, monkeypatch):
 def test_data_outside_0_1_is_refused_for_a_bernoulli_model(tiny_model, digits_x):
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         evaluate(tiny_model, digits_x[:10] * 255.0, iw_samples=2)
+
+
+# -- values that are not finite (issue 18) ------------------------------------
+
+
+def _stream(log_w, k_chunk):
+    """`_importance_batch` over the rows of `log_w` `(k, n)`, drawn in
+    chunks of `k_chunk`, with every warning an error."""
+    draws = iter(range(0, log_w.shape[0], k_chunk))
+
+    def log_weights(xb, yb, k):
+        start = next(draws)
+        return log_w[start : start + k]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return _importance_batch(
+            log_weights, np.zeros(log_w.shape[1]), None, log_w.shape[0], k_chunk
+        )
+
+
+def test_weights_that_are_not_finite_stream_quietly():
+    """log w all -inf: log p(x) = -inf (p = 0); a +inf weight: +inf; a NaN
+    weight: NaN; no numpy warning ("invalid value encountered in
+    subtract"), and the finite columns as scipy's logsumexp."""
+    inf, nan = np.inf, np.nan
+    log_w = np.array(
+        [
+            [-1.0, -inf, -inf, -2.0, 0.5],
+            [-3.0, -inf, inf, nan, -inf],
+            [-0.5, -inf, -1.0, -1.0, -inf],
+            [-7.0, -inf, -2.0, -1.0, 3.0],
+        ]
+    )
+    for k_chunk in (1, 2, 3, 4):
+        log_px, elbo = _stream(log_w, k_chunk)
+        assert log_px[1] == -inf and log_px[2] == inf and np.isnan(log_px[3])
+        for j in (0, 4):
+            expected = special.logsumexp(log_w[:, j]) - math.log(4)
+            assert log_px[j] == pytest.approx(expected, rel=1e-12)
+        assert elbo[0] == pytest.approx(log_w[:, 0].mean())
+        assert elbo[1] == -inf and np.isnan(elbo[2]) and np.isnan(elbo[3])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    log_w=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 12), st.integers(1, 5)),
+        elements=st.one_of(
+            st.floats(-1e4, 1e4), st.just(-np.inf), st.just(np.inf), st.just(np.nan)
+        ),
+    ),
+    k_chunk=st.integers(1, 12),
+)
+def test_streaming_logsumexp_is_a_plain_one_whatever_the_weights(log_w, k_chunk):
+    """100 drawn weight tables, finite or not, in any chunks: the values of a
+    plain logsumexp (with -inf for all -inf), never a numpy warning."""
+    log_px, _ = _stream(log_w, k_chunk)
+    k = log_w.shape[0]
+    for j in range(log_w.shape[1]):
+        column = log_w[:, j]
+        if np.isnan(column).any():
+            assert np.isnan(log_px[j])
+        elif np.isposinf(column).any():
+            assert log_px[j] == np.inf
+        elif np.isneginf(column).all():
+            assert log_px[j] == -np.inf
+        else:
+            expected = special.logsumexp(column) - math.log(k)
+            assert log_px[j] == pytest.approx(expected, rel=1e-9, abs=1e-9)

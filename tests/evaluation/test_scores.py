@@ -179,6 +179,7 @@ def test_threshold_flags_scores_above_it(linear, linear_vae):
         "threshold_source": "given",
         "split": "all",
         "binarize": "none",
+        "not_finite": 0,
     }
     t2 = float(np.median(plain["reconstruction_error"]))
     by_error = score(
@@ -204,12 +205,13 @@ def test_a_score_that_is_not_finite_is_an_outlier(linear):
     x[::2, 0] = 0.0
     x[1::2, 0] = 10.0
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # numpy on NaN
+        warnings.simplefilter("error")  # numpy's RuntimeWarnings on NaN too
         frame = score(model, x, iw_samples=3, threshold=1e30)
     bad = np.arange(8) % 2 == 1
     assert np.isnan(frame["neg_log_likelihood"][bad]).all()
     assert np.isfinite(frame["neg_log_likelihood"][~bad]).all()
     np.testing.assert_array_equal(frame["is_outlier"], bad)
+    assert frame.attrs["not_finite"] == 4  # counted
     # The finite rows are those of the plain model (feature 0 is 0 there),
     # the same draws for the same rows.
     plain = score(linear.vae(), x, iw_samples=3)
@@ -281,6 +283,7 @@ def test_score_of_a_model_file_and_a_spec(tiny_model_path, tiny_model, digits_x)
         "threshold_source": None,
         "split": "all",
         "binarize": "dynamic",
+        "not_finite": 0,
     }
     assert len(frame) == 1797
     np.testing.assert_array_equal(frame["index"], np.arange(1797))
@@ -327,7 +330,7 @@ def test_threshold_quantile_needs_stored_scores(tiny_model_path, tmp_path):
 def test_score_of_a_table_with_missing_rows_dropped(table_run, table_csv):
     """A DataFrame with a missing value: with missing="drop" that row is
     left out and the others keep their places in `index`; the labels are
-    the indices of the sorted class names."""
+    the class names as the table has them."""
     model = f"{table_run}/model.keras"
     frame = pd.read_csv(table_csv)
     frame.loc[4, "age"] = np.nan
@@ -335,8 +338,7 @@ def test_score_of_a_table_with_missing_rows_dropped(table_run, table_csv):
         scored = score(model, frame, iw_samples=2, label_column="kind", missing="drop")
     assert list(scored.columns) == ["index", "label", *SCORES]
     assert list(scored["index"]) == [i for i in range(60) if i != 4]
-    expected = (frame["kind"] == "y").astype(float).drop(index=4)
-    np.testing.assert_array_equal(scored["label"], expected)
+    np.testing.assert_array_equal(scored["label"], frame["kind"].drop(index=4))
     assert np.isfinite(scored[list(SCORES)].to_numpy()).all()
     assert scored.attrs["binarize"] == "none"  # the tabular preset's
     # The same rows without the broken one score the same.

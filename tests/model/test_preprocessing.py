@@ -94,53 +94,7 @@ def test_data_transform_of_an_array_has_no_names():
     np.testing.assert_allclose(np_(transform.mean), x.mean(0), rtol=1e-5)
 
 
-# -- labels and conditions -------------------------------------------------------
-
-
-def test_labels_as_numbers():
-    values, names = prep.labels_as_numbers([3, 1, 2])
-    assert values.dtype == np.float64 and names is None
-    np.testing.assert_array_equal(values, [3.0, 1.0, 2.0])
-    values, names = prep.labels_as_numbers(pd.Series(["west", "east", "west"]))
-    assert names == ("east", "west")
-    np.testing.assert_array_equal(values, [1.0, 0.0, 1.0])
-    # Mixed objects: their text, sorted.
-    values, names = prep.labels_as_numbers(np.array([10, "b", 2], dtype=object))
-    assert names == ("10", "2", "b")
-    np.testing.assert_array_equal(values, [0.0, 2.0, 1.0])
-    with pytest.raises(DataError, match="labels hold NaN or infinite"):
-        prep.labels_as_numbers([1.0, np.nan])
-
-
-def test_condition_transform_of_classes():
-    transform = prep.condition_transform(np.array([0.0, 2.0, 1.0, 2.0]))
-    assert transform.name == "condition_transform"
-    assert transform.categorical == [[0, 3]]
-    assert transform.category_names == [["0", "1", "2"]]
-    # Text labels: their names, all of them even if the last is not seen.
-    named = prep.condition_transform(np.array([0.0, 1.0]), label_names=("a", "b", "c"))
-    assert named.categorical == [[0, 3]]
-    assert named.category_names == [["a", "b", "c"]]
-    # Classes by request need whole numbers >= 0 and two of them at least.
-    with pytest.raises(DataError, match="whole numbers"):
-        prep.condition_transform(np.array([0.0, -1.0]), kind="classes")
-    with pytest.raises(DataError, match="only label 0"):
-        prep.condition_transform(np.zeros(4), kind="classes")
-
-
-@pytest.mark.parametrize(
-    "y, kind",
-    [
-        ([0.5, 1.0, 3.0], "auto"),  # not whole: a number
-        ([-1.0, 1.0, 3.0], "auto"),  # negative: a number
-        ([0.0, 1.0, 3.0], "numeric"),  # whole, but asked to be a number
-    ],
-)
-def test_condition_transform_of_a_number_standardises_it(y, kind):
-    transform = prep.condition_transform(np.array(y), kind=kind)
-    assert transform.categorical == [] and transform.numeric == [0]
-    assert float(transform.mean[0]) == pytest.approx(np.mean(y), rel=1e-6)
-    assert float(transform.scale[0]) == pytest.approx(np.std(y), rel=1e-5)
+# -- conditions (the rest in test_conditions.py) ------------------------------------
 
 
 def test_copy_transform_is_a_second_layer_with_the_same_statistics():

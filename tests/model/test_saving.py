@@ -7,7 +7,14 @@ tests/model/test_backends.py (`saved_models`). Here: what `load_model`
 itself answers, one clear line naming the file.
 """
 
+import contextlib
+import errno
+import os
 import pathlib
+import resource
+import shutil
+import signal
+import tempfile
 import warnings
 import zipfile
 
@@ -15,6 +22,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.helpers import FIXTURES
 from vaekit import VaekitError
 from vaekit.errors import ModelFileError
 from vaekit.model.saving import load_model
@@ -88,3 +96,71 @@ def test_an_archive_keras_cannot_load_is_one_line(tiny_model_path, tmp_path):
     message = _refused(path)
     assert message.startswith(f"cannot load model file {str(path)!r}: ")
     assert len(message) < 400
+
+
+# -- what Keras unpacks -------------------------------------------------------
+
+MLP = os.path.join(FIXTURES, "models", "mlp_bernoulli.keras")
+
+
+def _with_asset(tmp_path, size):
+    """The genuine MLP fixture with a stored `size`-byte asset: an archive of
+    more than three members, which Keras unpacks whole into a folder of
+    `tempfile.mkdtemp()` before it reads the weights."""
+    path = tmp_path / "asset.keras"
+    with zipfile.ZipFile(MLP) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr("assets/blob.bin", os.urandom(size))
+    return path
+
+
+@contextlib.contextmanager
+def _file_size_limit(limit):
+    """Writes past `limit` bytes fail (EFBIG) as on a full disk: the
+    process's RLIMIT_FSIZE, lowered for the duration (SIGXFSZ ignored, so
+    that the write fails instead of killing the process)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+@pytest.fixture
+def temporary(tmp_path, monkeypatch):
+    """An empty folder as Python's temporary folder (what Keras unpacks
+    into), for the test to look into afterwards."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_what_keras_unpacks_is_removed(tmp_path, temporary):
+    path = _with_asset(tmp_path, 100_000)
+    model = load_model(path)
+    assert isinstance(model, VAE) and model.latent_dim > 0
+    assert os.listdir(temporary) == []
+    assert tempfile.tempdir == str(temporary)  # restored
+
+
+def test_a_failed_unpack_leaves_no_temporary_folder(tmp_path, temporary):
+    """The issue's case: unpacking fails midway (here the asset's write
+    fails, as when $TMPDIR fills). Keras alone leaves its folder behind;
+    vaekit's load_model removes it and answers one line."""
+    path = _with_asset(tmp_path, 2**20)
+    with _file_size_limit(256 * 1024), pytest.raises(OSError) as info:
+        keras.saving.load_model(path)
+    assert info.value.errno == errno.EFBIG
+    left = os.listdir(temporary)
+    assert len(left) == 1  # what the issue saw: Keras' folder stays
+    shutil.rmtree(temporary / left[0])
+    with _file_size_limit(256 * 1024):
+        message = _refused(path, "cannot load model file", "File too large")
+    assert os.listdir(temporary) == [] and "\n" not in message
+    assert tempfile.tempdir == str(temporary)
+    assert isinstance(load_model(path), VAE)  # with room, the same file loads

@@ -5,6 +5,7 @@ DataFrame or an array. Each is the `VAE` method of the same inputs."""
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_digits
 
 import vaekit
 from tests.model.common import CLASS_NAMES, class_condition, class_data
@@ -26,7 +27,8 @@ def labelled(tmp_path_factory):
 
 def test_encode_a_spec_with_a_model_path(tiny_model_path, tiny_model, digits_x):
     result = vaekit.encode(tiny_model_path, "digits")
-    assert sorted(result) == ["rows", "split", "z_log_var", "z_mean"]
+    assert sorted(result) == ["labels", "rows", "split", "z_log_var", "z_mean"]
+    np.testing.assert_array_equal(result["labels"], load_digits().target)
     z_mean, z_log_var = tiny_model.encode(digits_x)
     np.testing.assert_array_equal(result["z_mean"], z_mean)
     np.testing.assert_array_equal(result["z_log_var"], z_log_var)

@@ -601,5 +601,8 @@ def test_conditional_vae_needs_labels_and_classes():
         VAE(conditional=True, latent_dim=2, hidden_dims=[4]).adapt(x)
     with pytest.raises(vaekit.VaekitError, match="at least two classes"):
         VAE(conditional="classes", latent_dim=2, hidden_dims=[4]).adapt(x, np.zeros(8))
-    with pytest.raises(vaekit.VaekitError, match="whole numbers"):
-        VAE(conditional="classes", latent_dim=2, hidden_dims=[4]).adapt(x, y + 0.5)
+    # Classes by request: the distinct values present, whole or not.
+    halves = VAE(conditional="classes", latent_dim=2, hidden_dims=[4])
+    assert halves.adapt(x, y + 0.5).class_names == ["0.5", "1.5", "2.5", "3.5"]
+    with pytest.raises(vaekit.VaekitError, match="the label of example 1 is inf"):
+        VAE(conditional=True, latent_dim=2, hidden_dims=[4]).adapt(x, [0, np.inf] * 4)

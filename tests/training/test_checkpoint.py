@@ -116,3 +116,69 @@ def test_the_previous_releases_checkpoint_loads(tmp_path, digits_x):
     for value, var in zip(stored, model.variables, strict=True):
         np.testing.assert_array_equal(np.asarray(var), value)
     assert [row["epoch"] for row in recorded["rows"]] == [1, 2]
+
+
+# -- a hand-edited meta record (issue 18) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"epoch": "2"}, "'epoch' is \"2\", not a number of epochs"),
+        ({"epoch": True}, "'epoch' is true, not a number of epochs"),
+        ({"step": -1}, "'step' is -1, not a number of steps"),
+        ({"n_model": 1.5}, "'n_model' is 1.5, not a number of variables"),
+        ({"n_optimizer": None}, "'n_optimizer' is null, not a number of variables"),
+        ({"rows": {"epoch": 1}}, "'rows' is {\"epoch\": 1}, not a list of history"),
+        ({"rows": [1]}, "'rows' entry 0 is 1, not a history row"),
+        ({"rows": [{"unit_kl": "x"}]}, '\'rows\' entry 0 is {"unit_kl": "x"}'),
+        ({"best": "low"}, "'best' is \"low\", not a number"),
+        ({"best_epoch": -2}, "'best_epoch' is -2, not an epoch or null"),
+        ({"wait": [1]}, "'wait' is [1], not a number of epochs"),
+        ({"early_stopped": 1}, "'early_stopped' is 1, not true or false"),
+        ({"collapse_warned": "no"}, "'collapse_warned' is \"no\", not true or false"),
+        ({"collapsed": 2.5}, "'collapsed' is 2.5, not a number of epochs"),
+        ({"n_model": "drop"}, "'n_model' is missing"),
+    ],
+)
+def test_a_hand_edited_meta_record_is_refused_naming_the_key(tmp_path, change, problem):
+    """Each key the callbacks read back, of the wrong kind (or a required one
+    missing): a RunFolderError naming the file and the key, not a TypeError
+    deep in the resumed run."""
+    model = _model()
+    meta = {
+        "epoch": 1,
+        "step": 0,
+        "rows": [{"epoch": 1, "loss": 2.5, "unit_kl": [0.1]}],
+    }
+    save_checkpoint(str(tmp_path), model, meta)
+    path = tmp_path / runs.CHECKPOINT
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    stored = json.loads(arrays["meta"].tobytes().decode())
+    stored.update(change)
+    stored = {k: v for k, v in stored.items() if v != "drop"}
+    arrays["meta"] = np.frombuffer(json.dumps(stored).encode(), np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(RunFolderError) as info:
+        load_checkpoint(str(tmp_path), model)
+    assert str(info.value).startswith(
+        f"checkpoint {str(path)!r} is damaged: its meta record's {problem}"
+    )
+    assert str(info.value).endswith("; it cannot be resumed: train a new run")
+
+
+def test_a_resume_needs_the_epoch_and_step(tmp_path):
+    model = _model()
+    save_checkpoint(str(tmp_path), model, {"rows": []})
+    assert load_checkpoint(str(tmp_path), model)[0]["rows"] == []
+    with pytest.raises(RunFolderError, match="'epoch' is missing"):
+        load_checkpoint(str(tmp_path), model, required=("epoch", "step"))
+
+
+def test_the_previous_releases_meta_record_passes_the_checks():
+    from vaekit.training.checkpoint import check_meta
+
+    with np.load(os.path.join(OLD_RUN, runs.CHECKPOINT)) as archive:
+        meta = json.loads(archive["meta"].tobytes().decode())
+    assert check_meta(meta, required=("epoch", "step")) is None

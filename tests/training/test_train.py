@@ -15,6 +15,8 @@ several devices and processes in test_distribution.py.
 import contextlib
 import io
 import json
+import logging
+import math
 import os
 import shutil
 import sys
@@ -37,8 +39,13 @@ from tests.training.common import (
 from vaekit import data as data_lib
 from vaekit import runs
 from vaekit.cli.main import main
-from vaekit.config import Config
-from vaekit.errors import RunFolderError, TrainingDiverged, VaekitWarning
+from vaekit.config import Config, to_toml
+from vaekit.errors import (
+    InvalidArgument,
+    RunFolderError,
+    TrainingDiverged,
+    VaekitWarning,
+)
 from vaekit.evaluation import evaluate, per_example, scores_of
 from vaekit.model import load_model
 from vaekit.training.callbacks import HISTORY_KEYS
@@ -275,8 +282,9 @@ def test_overwrite_replaces_a_run_folder(tiny_run, copy_run):
     run = copy_run(tiny_run)
     session = fit_run(Config(**FAST), run, overwrite=True)
     # A new run in the same folder: training's files, the old ones gone.
+    # INCOMPLETE: the final phase (model, metrics, pictures...) is to come.
     assert sorted(os.listdir(run)) == sorted(
-        [runs.MARKER, runs.CONFIG, runs.HISTORY, runs.CHECKPOINT]
+        [runs.MARKER, runs.INCOMPLETE, runs.CONFIG, runs.HISTORY, runs.CHECKPOINT]
     )
     assert runs.load_config(run) == session.config
     assert len(history_rows(run)) == 2
@@ -328,6 +336,95 @@ def test_resume_of_a_finished_run_extends_its_epochs(tmp_path, no_pictures):
     assert metrics == runs.read_metrics(run) and metrics["n"] == 180
     straight = fit_run(config, tmp_path / "straight")
     assert_same_weights(weights(run), straight.model.get_weights())
+
+
+def test_resume_after_a_finished_cosine_schedule_trains(tmp_path, caplog):
+    """Issue 18: a run whose cosine schedule has decayed to 0, resumed to
+    four epochs from two, trains on the schedule of a four-epoch run (the
+    learning rate back at lr/2, not 0), and says so in a log line."""
+    config = Config(**TINY)  # the default schedule: cosine, lr 0.001
+    first = fit_run(config, tmp_path / "run")
+    run, before, steps = first.run, weights_of(first.model), first.steps
+    with caplog.at_level(logging.INFO, logger="vaekit"):
+        resumed = fit_run(config.replace(epochs=4), None, resume=run)
+    # cosine decay: lr * (1 + cos(pi * t / T)) / 2 at t = 2 of T = 4 epochs
+    now = config.learning_rate * (1 + math.cos(math.pi * 2 / 4)) / 2
+    assert (
+        f"resuming run {run} at epoch 3 of 4; its learning-rate schedule (cosine) "
+        f"now spans 4 epochs, not 2: the learning rate is {now:.3g} now (it was 0 "
+        "on the old schedule) and 0 at epoch 4"
+    ) in caplog.messages
+    assert _position(run) == (4, 0) and len(history_rows(run)) == 4
+    assert int(resumed.model.optimizer.iterations) == 4 * steps
+    # The two new epochs moved the weights (at a learning rate of 0 they
+    # would not), and the training loss went down.
+    after = weights_of(resumed.model)
+    assert (
+        max(float(np.abs(a - b).max()) for a, b in zip(before, after, strict=True))
+        > 1e-3
+    )
+    history = runs.read_history(run)
+    assert history["loss"][3] < history["loss"][1]
+
+
+def weights_of(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+@pytest.fixture
+def resumable(tmp_path):
+    """A run folder of a 2-epoch run's config.toml (no checkpoint: for
+    `_resume_start`, which reads only the old config)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / runs.CONFIG).write_text(to_toml(Config(**TINY)))
+    return str(run)
+
+
+@pytest.mark.parametrize(
+    "epochs, meta, error, match",
+    [
+        (1, (2, 0), InvalidArgument, "has trained 2 epochs, more than epochs=1: "),
+        (1, (1, 3), InvalidArgument, "trained 1 epochs and 3 steps, .* pass 2 or"),
+        (4, (1, 10), RunFolderError, "at step 10 of an epoch of 10 steps .*'step'"),
+        (4, (2, 0, True), InvalidArgument, "stopped early after epoch 2 .* 3 epochs"),
+    ],
+)
+def test_a_resume_that_would_do_nothing_is_refused(
+    resumable, epochs, meta, error, match
+):
+    from vaekit.training.callbacks import EarlyStopping
+    from vaekit.training.setup import _resume_start
+
+    early = EarlyStopping(3)
+    early.stopped = len(meta) == 3
+    config = Config(**dict(TINY, epochs=epochs))
+    with pytest.raises(error, match=match) as info:
+        _resume_start(config, resumable, dict(epoch=meta[0], step=meta[1]), 10, early)
+    assert "\n" not in str(info.value)
+
+
+def test_a_resume_says_what_it_does(resumable, caplog):
+    from vaekit.training.setup import _resume_start
+
+    config = Config(**TINY)
+    with caplog.at_level(logging.INFO, logger="vaekit"):
+        # all its epochs done: the final phase again
+        assert _resume_start(config, resumable, {"epoch": 2, "step": 0}, 10, None) == (
+            2,
+            0,
+        )
+        # interrupted in epoch 2: the same schedule
+        _resume_start(config, resumable, {"epoch": 1, "step": 4}, 10, None)
+        # a constant learning rate does not depend on the epochs
+        constant = config.replace(epochs=3, lr_schedule="constant")
+        _resume_start(constant, resumable, {"epoch": 2, "step": 0}, 10, None)
+    assert caplog.messages == [
+        f"run {resumable} has trained all its 2 epochs: redoing its final phase "
+        "(model, metrics, pictures, report and training scores)",
+        f"resuming run {resumable} at epoch 2 of 2",
+        f"resuming run {resumable} at epoch 3 of 3",
+    ]
 
 
 def test_a_run_of_the_previous_release_resumes(tmp_path, capsys, no_pictures):

@@ -244,7 +244,7 @@ def test_a_conditional_model_decodes_its_labels(digits_x, digits_y):
     close(fig)
     with pytest.raises(VaekitError, match="'12' is not a class"):
         decoded.sample_grid(model, n=2, label="12")
-    with pytest.raises(InvalidArgument, match="pass condition"):
+    with pytest.raises(InvalidArgument, match="needs the labels of the two"):
         decoded.interpolation(model, pair[0], pair[1])
 
 

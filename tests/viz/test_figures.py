@@ -80,9 +80,9 @@ def test_latent_scatter_of_a_dataframe(table_run, table_csv):
     fig = figures.latent_scatter(model, frame, label_column="kind")
     expected = model.encode(frame.drop(columns="kind"))[0]
     np.testing.assert_allclose(_offsets(fig), expected, rtol=1e-5, atol=1e-6)
-    # The text labels are the indices of the sorted class names: x 0, y 1.
+    # The legend names the classes as the table does.
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y"]
     colours = ax.collections[0].get_facecolors()[:, :3]
     is_y = (frame["kind"] == "y").to_numpy()
     assert len(np.unique(colours[is_y], axis=0)) == 1

@@ -144,6 +144,77 @@ def test_report_of_a_bare_folder_and_bad_folders(tmp_path):
     assert os.listdir(tmp_path / "empty") == []
 
 
+# -- hostile run folders (issue 18) ---------------------------------------------
+
+
+def _embedded(text):
+    """The bytes of every picture a page embeds."""
+    return [
+        base64.b64decode(ref.split(",", 1)[1])
+        for _, ref in _parse(text).refs
+        if ref.startswith("data:")
+    ]
+
+
+def test_links_in_plots_are_never_embedded(tmp_path):
+    """A link put in RUN/plots/ (to a picture elsewhere, or to one inside),
+    and a RUN/plots that is itself a link: what they lead to is not in the
+    page, which may be mailed."""
+    secret = tmp_path / "elsewhere"
+    secret.mkdir()
+    Image.new("L", (4, 4), 7).save(secret / "secret.png", format="PNG")
+    run = tmp_path / "run"
+    (run / "plots").mkdir(parents=True)
+    Image.new("L", (4, 4), 200).save(run / "plots" / "samples.png", format="PNG")
+    (run / "plots" / "stolen.png").symlink_to(secret / "secret.png")
+    (run / "plots" / "again.png").symlink_to(run / "plots" / "samples.png")
+    (run / "plots" / "folder.png").mkdir()
+    (run / "history.csv").write_text("epoch,loss\n1,2.0\n")
+    text = report.build_report(str(run))
+    assert re.findall(r"\(plots/([^)]+)\)", text) == ["samples.png"]
+    assert _embedded(text) == [(run / "plots" / "samples.png").read_bytes()]
+    shutil.rmtree(run / "plots")
+    (run / "plots").symlink_to(secret)
+    text = report.build_report(str(run))
+    assert _embedded(text) == [] and "No pictures" in text
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        {"pictures": [{"file": "samples.png", "title": 5, "caption": [7]}]},
+        {"pictures": [3, None, {"file": 9}, {"file": ["samples.png"]}]},
+        {"pictures": 5},
+        {"pictures": [{"file": "samples.png", "title": None, "pixels": "yes"}]},
+        [1, 2],
+        "not json",
+    ],
+)
+def test_a_hand_edited_plots_index_falls_back_to_the_defaults(tmp_path, index):
+    """`plots/index.json` with a number where a title belongs, and other
+    entries of the wrong kind: the defaults stand in for them (the title
+    from the file name, no caption, not pixel-exact)."""
+    run = tmp_path / "run"
+    (run / "plots").mkdir(parents=True)
+    Image.new("L", (4, 4), 200).save(run / "plots" / "samples.png", format="PNG")
+    text = index if isinstance(index, str) else json.dumps(index)
+    (run / "plots" / "index.json").write_text(text)
+    page = report.build_report(str(run))
+    assert "<b>samples</b> (plots/samples.png). </figcaption>" in page
+    assert 'class="pixels"' not in page
+
+
+def test_an_incomplete_run_says_so(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "history.csv").write_text("epoch,loss\n1,2.0\n")
+    assert "This run is incomplete" not in report.build_report(str(run))
+    (run / runs.INCOMPLETE).write_text("training\n")
+    page = report.build_report(str(run))
+    assert "<b>This run is incomplete</b>" in page
+    assert f"vaekit train --resume {run}" in page
+
+
 def _browser():
     for name in (
         "chromium",

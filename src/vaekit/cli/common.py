@@ -23,11 +23,14 @@ __all__ = [
     "add_binarize",
     "add_command",
     "add_data",
+    "add_id_column",
     "add_inputs",
     "add_label",
     "add_model",
     "add_split",
     "check_model_path",
+    "id_cells",
+    "id_header",
     "input_options",
     "max_memory",
     "messages",
@@ -191,10 +194,11 @@ def output_suffix(path, allowed):
     return suffix
 
 
-def write_array(path, model, x):
+def write_array(path, model, x, ids=None):
     """Writes examples (in the data's units) to `path`: `.npy` as the array;
     `.csv` with a table's column names and category strings, else one
-    flattened example per row (`x_0`, `x_1`, ...)."""
+    flattened example per row (`x_0`, `x_1`, ...), after the `(name, cells)`
+    of an ID column (`ids`, see `id_cells`) if given."""
     import numpy as np
 
     from vaekit import io
@@ -203,7 +207,78 @@ def write_array(path, model, x):
         io.save_npy(path, np.asarray(x, dtype=np.float32))
         return
     frame = model.to_frame(x)
+    if ids is not None:
+        frame.insert(0, id_header(ids[0], frame.columns), ids[1])
     io.write_csv(path, list(frame.columns), frame.itertuples(index=False))
+
+
+def add_id_column(parser):
+    """`--id-column`: a CSV column passed through to a per-row output."""
+    parser.add_argument(
+        "--id-column",
+        default=None,
+        metavar="NAME",
+        help="a column of the CSV data written as the first column of the CSV "
+        "output (default: the id_column of the model's run, when the data has "
+        "that column)",
+    )
+
+
+def _run_id_column(model_path):
+    """The `id_column` setting of the run that wrote `model_path`, or None
+    (no `config.toml` beside it, or an unreadable one)."""
+    from vaekit import runs
+    from vaekit.errors import VaekitError
+
+    run = os.path.dirname(os.path.abspath(model_path))
+    try:
+        values = runs.read_config(run, missing_ok=True) or {}
+    except (VaekitError, ValueError):
+        return None
+    name = values.get("id_column")
+    return name if isinstance(name, str) else None
+
+
+def id_cells(args, rows, csv_output=True):
+    """`(name, cells)`: the cell of the ID column (`--id-column`, or the
+    run's) of each output row (`rows`, their places among the data's rows),
+    or None without one.
+
+    Raises:
+        InvalidArgument: for --id-column with data or an output that is not
+            CSV.
+        DataError: if the data has no such column.
+    """
+    name = args.id_column
+    is_csv = str(args.data).lower().endswith(".csv")
+    if name is None:
+        name = _run_id_column(args.model)
+        if name is None or not is_csv or not csv_output:
+            return None
+    elif not is_csv or not csv_output:
+        what = "data" if not is_csv else "--output"
+        raise InvalidArgument(
+            f"--id-column applies to CSV data and a CSV output; {what} "
+            f"{args.data if not is_csv else args.output!r} is not one"
+        )
+    import numpy as np
+
+    from vaekit.data.csvfile import read_column
+    from vaekit.errors import DataError
+
+    try:
+        cells = read_column(args.data, name)
+    except DataError:
+        if args.id_column is not None:
+            raise
+        return None  # the run's ID column is not in this file
+    return name, np.asarray(cells, dtype=object)[np.asarray(rows, dtype=np.int64)]
+
+
+def id_header(name, taken):
+    """The header of an ID column `name` among the output's columns
+    `taken`."""
+    return name if name not in list(taken) else f"id:{name}"
 
 
 def use_backend(name):
@@ -211,7 +286,11 @@ def use_backend(name):
 
     Raises:
         InvalidArgument: if keras is already loaded with another backend.
+        ConfigError: if the backend's package is not installed.
     """
+    from vaekit.config import require_backend
+
+    require_backend(name)
     keras = sys.modules.get("keras")
     if keras is not None:
         loaded = keras.backend.backend()
@@ -229,11 +308,17 @@ def wrote(path, what):
 
 
 class _OneLine(logging.Handler):
-    """Prints the library's log records as `vaekit: message` on stderr."""
+    """Prints the library's log records as `vaekit: message` on stderr: a
+    one-line message with its spaces collapsed, a message of several lines
+    (a summary) line by line as it is."""
 
     def emit(self, record):
-        text = " ".join(record.getMessage().split())
-        print(f"vaekit: {text}", file=sys.stderr, flush=True)
+        message = record.getMessage()
+        lines = message.splitlines()
+        if len(lines) < 2:
+            lines = [" ".join(message.split())]
+        for line in lines:
+            print(f"vaekit: {line.rstrip()}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

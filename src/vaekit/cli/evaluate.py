@@ -1,8 +1,5 @@
 """`vaekit evaluate`: ELBO, importance-weighted log p(x) and active units."""
 
-import json
-import math
-
 from vaekit import checks
 from vaekit.cli import common
 
@@ -18,7 +15,11 @@ def add_parser(subparsers):
     )
     common.add_inputs(p)
     p.add_argument(
-        "--iw-samples", type=int, default=1000, help="importance samples k per example"
+        "--iw-samples",
+        type=int,
+        default=1000,
+        help="importance samples k per example (the time grows with k: a long "
+        "evaluation says how long it will take, then its progress)",
     )
     common.add_binarize(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -27,20 +28,17 @@ def add_parser(subparsers):
 
 def _json(result):
     """`result` as JSON: a value that is not finite becomes null, with the
-    reason under `not_finite` (JSON has no NaN)."""
-    bad = sorted(
-        k for k, v in result.items() if isinstance(v, float) and not math.isfinite(v)
-    )
-    clean = {k: (None if k in bad else v) for k, v in result.items()}
-    if bad:
-        clean["not_finite"] = {k: repr(result[k]) for k in bad}
-    return json.dumps(clean, sort_keys=True, allow_nan=False)
+    reason under `not_finite` (JSON has no NaN; see `vaekit.io.json_text`)."""
+    from vaekit import io
+
+    return io.json_text(result)
 
 
 def cmd_evaluate(args):
     checks.integer(args.iw_samples, "--iw-samples")
     budget = common.max_memory(args)
     common.check_model_path(args.model)
+    from vaekit.cli.progress import Progress
     from vaekit.evaluation import evaluate
 
     result = evaluate(
@@ -49,6 +47,7 @@ def cmd_evaluate(args):
         iw_samples=args.iw_samples,
         seed=args.seed,
         max_memory=budget,
+        progress=Progress("evaluating", "evaluated"),
         binarize=args.binarize,
         **common.input_options(args),
     )

@@ -19,6 +19,7 @@ def add_parser(subparsers):
         "conditional model reconstructs each example under its own label.",
     )
     common.add_inputs(p)
+    common.add_id_column(p)
     p.add_argument("-n", type=int, default=16, help="number of examples (FILE.png)")
     p.add_argument("--output", required=True, help="FILE.png, FILE.csv or FILE.npy")
     common.add_backend(p)
@@ -27,6 +28,8 @@ def add_parser(subparsers):
 def cmd_reconstruct(args):
     suffix = common.output_suffix(args.output, (".png", ".csv", ".npy"))
     checks.integer(args.n, "-n")
+    if suffix != ".csv" and args.id_column is not None:
+        common.id_cells(args, [], csv_output=False)  # refused, before the work
     common.check_model_path(args.model)
     from vaekit.model import load_model, reconstruct
     from vaekit.viz import reconstruction_grid, save_picture
@@ -34,7 +37,8 @@ def cmd_reconstruct(args):
     model = load_model(args.model)
     if suffix != ".png":
         result = reconstruct(model, args.data, **common.input_options(args))
-        common.write_array(args.output, model, result["reconstruction"])
+        ids = common.id_cells(args, result["rows"], csv_output=suffix == ".csv")
+        common.write_array(args.output, model, result["reconstruction"], ids)
         common.wrote(
             args.output,
             f"reconstructions of {len(result['x'])} examples ({result['split']})",

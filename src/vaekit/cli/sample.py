@@ -50,7 +50,9 @@ def cmd_sample(args):
     else:
         samples = sample(model, args.n, args.seed, args.temperature, args.label)
         common.write_array(args.output, model, samples)
-    label = "" if args.label is None else f", label {args.label}"
+    label = ""
+    if args.label is not None:  # by its class name: `zero` for --label 0 too
+        label = f", label {model.class_name_of(model.label_condition(args.label))}"
     common.wrote(
         args.output, f"{args.n} samples from the prior (T={args.temperature:g}{label})"
     )

@@ -12,7 +12,8 @@ def add_parser(subparsers):
         "score",
         cmd_score,
         help="anomaly scores of every input row (higher: more anomalous), as CSV",
-        description="Writes one CSV row per input, in the input's order: index "
+        description="Writes one CSV row per input, in the input's order: the "
+        "--id-column (when given), index "
         "(the row's 0-based place among the data's rows, also when --missing "
         "drop leaves some out), label (when the data has labels), neg_elbo, "
         "neg_log_likelihood (nats), reconstruction_error (mean squared error of "
@@ -21,6 +22,7 @@ def add_parser(subparsers):
         "threshold, is_outlier (neg_log_likelihood above it, or not finite).",
     )
     common.add_inputs(p)
+    common.add_id_column(p)
     p.add_argument("--output", required=True, help="the CSV file to write")
     p.add_argument(
         "--iw-samples",
@@ -81,6 +83,9 @@ def cmd_score(args):
     )
     if "is_outlier" in scores:
         scores["is_outlier"] = scores["is_outlier"].astype(int)
+    ids = common.id_cells(args, scores["index"])
+    if ids is not None:
+        scores.insert(0, common.id_header(ids[0], scores.columns), ids[1])
     io.write_csv(args.output, list(scores.columns), scores.itertuples(index=False))
     attrs = scores.attrs
     summary = (
@@ -97,5 +102,9 @@ def cmd_score(args):
         summary += (
             f", threshold {attrs['threshold']:.3f} nats ({source}): {flagged} flagged"
         )
+        if attrs["not_finite"]:
+            summary += f", {attrs['not_finite']} of them for a score that is not finite"
+    elif attrs["not_finite"]:
+        summary += f"; {attrs['not_finite']} with a score that is not finite"
     common.wrote(args.output, summary)
     return 0

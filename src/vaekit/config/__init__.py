@@ -10,6 +10,7 @@ from vaekit.config.layers import (
     preset,
     preset_names,
     read_toml,
+    require_backend,
     resolve,
     to_toml,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "preset",
     "preset_names",
     "read_toml",
+    "require_backend",
     "resolve",
     "to_toml",
 ]

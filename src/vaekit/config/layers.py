@@ -6,6 +6,7 @@ preset, then a named preset, then a config file, then command-line flags
 backend included; `vaekit train --config RUN/config.toml` runs it again.
 """
 
+import importlib.util
 import os
 import sys
 
@@ -14,6 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from vaekit import checks
 from vaekit.config.settings import FIELDS, Config, InvalidSetting
 from vaekit.errors import ConfigError
 
@@ -24,6 +26,7 @@ __all__ = [
     "preset",
     "preset_names",
     "read_toml",
+    "require_backend",
     "resolve",
     "to_toml",
 ]
@@ -86,6 +89,11 @@ def choose_backend(flag=None, file_backend=None, environment=None, file="config"
     if flag is not None:
         return flag
     if file_backend is not None:
+        if file_backend not in checks.BACKENDS:  # before naming it in a message
+            error = checks.invalid(
+                "backend", "one of jax, tensorflow, torch", file_backend
+            )
+            raise ConfigError(f"config file {file!r}: {error}")
         if environment is not None and environment != file_backend:
             raise ConfigError(
                 f"KERAS_BACKEND={environment} conflicts with backend = "
@@ -94,6 +102,37 @@ def choose_backend(flag=None, file_backend=None, environment=None, file="config"
             )
         return file_backend
     return environment
+
+
+# The package each Keras backend needs, and the extra of vaekit's that
+# installs it.
+_BACKEND_PACKAGES = {
+    "jax": ("jax", "JAX", "pip install jax"),
+    "tensorflow": ("tensorflow", "TensorFlow", 'pip install "vaekit[tensorflow]"'),
+    "torch": ("torch", "PyTorch", 'pip install "vaekit[torch]"'),
+}
+
+
+def require_backend(name):
+    """Checks that the package of Keras backend `name` is installed, without
+    importing it (a backend Keras knows but vaekit does not is left to
+    Keras).
+
+    Raises:
+        ConfigError: if it is not installed, saying how to install it.
+    """
+    if name not in _BACKEND_PACKAGES:
+        return
+    module, package, install = _BACKEND_PACKAGES[name]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken install, or one made None
+        found = False
+    if not found:
+        raise ConfigError(
+            f"the {name} backend needs {package}, which is not installed: "
+            f"{install}, or choose another backend (jax is vaekit's default)"
+        )
 
 
 def resolve(preset=None, file=None, overrides=None, backend=None, environment=None):

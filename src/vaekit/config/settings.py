@@ -9,14 +9,14 @@ all built from it (`vaekit.cli.train`, `vaekit.config.layers`).
 import dataclasses
 
 from vaekit import checks
+from vaekit.config import fieldchecks
+from vaekit.config.fieldchecks import MAX_SEED
 from vaekit.errors import InvalidArgument
 
 __all__ = ["FIELDS", "GROUPS", "Config", "InvalidSetting", "setting"]
 
 # The sections of the settings table, in order.
 GROUPS = ("data", "model", "objective", "optimization", "evaluation", "run")
-# Seeds reach JAX's 32-bit keys with offsets of up to 1000 added.
-MAX_SEED = 2**31 - 1001
 
 
 def setting(default, help, group, check=None, choices=None, recipe=True, metavar=None):
@@ -44,114 +44,6 @@ def setting(default, help, group, check=None, choices=None, recipe=True, metavar
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def _count(minimum, maximum=None):
-    def check(value, name, config):
-        checks.integer(value, name, minimum)
-        if maximum is not None and value > maximum:
-            raise checks.invalid(name, f"an integer in [{minimum}, {maximum}]", value)
-
-    return check
-
-
-def _number(minimum=None, maximum=None, exclusive=()):
-    return lambda value, name, config: checks.number(
-        value, name, minimum, maximum, exclusive
-    )
-
-
-def _hidden_dims(value, name, config):
-    if not isinstance(value, tuple) or not value:
-        raise checks.invalid(name, "a non-empty list of integers >= 1", value)
-    for size in value:
-        checks.integer(size, name)
-
-
-def _columns(value, name, config):
-    if value is None:
-        return
-    if (
-        not isinstance(value, tuple)
-        or not value
-        or not all(isinstance(v, str) and v.strip() for v in value)
-    ):
-        raise checks.invalid(name, "a non-empty list of column names", value)
-
-
-def _flag(value, name, config):
-    if not isinstance(value, bool):
-        raise checks.invalid(name, "true or false", value)
-
-
-def _text(value, name, config):
-    if not isinstance(value, str) or not value:
-        raise checks.invalid(name, "a non-empty string", value)
-
-
-def _optional_text(value, name, config):
-    if value is not None:
-        _text(value, name, config)
-
-
-def _binarize(value, name, config):
-    if config.likelihood == "gaussian" and value != "none":
-        raise checks.invalid(name, "none with the gaussian likelihood", value)
-
-
-def _decoder_std(value, name, config):
-    if value not in checks.DECODER_STDS and not (checks.is_number(value) and value > 0):
-        raise checks.invalid(
-            name, "'learned', 'learned-per-feature' or a number > 0", value
-        )
-
-
-def _free_bits(value, name, config):
-    checks.number(value, name, minimum=0)
-    if value > 0 and config.iw_samples > 1:
-        raise checks.invalid(
-            name,
-            "0 unless iw_samples is 1 (free bits act on the ELBO's KL term, which "
-            "the importance-weighted bound has not)",
-            value,
-        )
-
-
-def _warmup_epochs(value, name, config):
-    checks.number(value, name, minimum=0)
-    try:
-        checks.integer(config.epochs, "epochs")
-    except InvalidArgument:
-        return  # epochs (a later field) is refused by its own check
-    if value >= config.epochs:
-        raise checks.invalid(
-            name, f"less than the run's epochs ({config.epochs})", value
-        )
-
-
-def _clipnorm(value, name, config):
-    if value is not None:
-        checks.number(value, name, minimum=0, exclusive=("minimum",))
-
-
-def _early_stopping(value, name, config):
-    _count(0)(value, name, config)
-    if value and config.validation_split == 0:
-        raise checks.invalid(
-            name,
-            "0 when validation_split is 0 (early stopping watches the validation "
-            "loss, and there is no validation data)",
-            value,
-        )
-
-
-def _distribute(value, name, config):
-    _flag(value, name, config)
-    if value and config.backend != "jax":
-        raise checks.invalid(name, "false unless the backend is jax", value)
-
-
-_COUNT = _count(1)
-
-
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Every setting of a training run; `vaekit train --help` and the
@@ -164,7 +56,7 @@ class Config:
         "dataset: mnist5k, digits, mnist, fashion_mnist, or a path to .npy, .npz, "
         ".csv, a folder of IDX files or a folder of images",
         "data",
-        check=_text,
+        check=fieldchecks.text,
         recipe=False,
         metavar="SPEC",
     )
@@ -172,7 +64,7 @@ class Config:
         None,
         "CSV column (name or index) holding labels",
         "data",
-        check=_optional_text,
+        check=fieldchecks.optional_text,
         recipe=False,
         metavar="NAME",
     )
@@ -180,7 +72,7 @@ class Config:
         None,
         "CSV feature columns, by header name (default: all but the label)",
         "data",
-        check=_columns,
+        check=fieldchecks.columns,
         recipe=False,
         metavar="NAME,...",
     )
@@ -192,26 +84,71 @@ class Config:
         choices=checks.MISSING,
         recipe=False,
     )
+    sep: str = setting(
+        "auto",
+        "CSV delimiter: auto (the one of comma, semicolon, tab, pipe that splits "
+        "the rows evenly), tab, or one character",
+        "data",
+        check=fieldchecks.sep,
+        recipe=False,
+        metavar="CHAR",
+    )
+    categorical_columns: tuple[str, ...] | None = setting(
+        None,
+        "table columns read as categories whatever they hold",
+        "data",
+        check=fieldchecks.columns,
+        recipe=False,
+        metavar="NAME,...",
+    )
+    numeric_columns: tuple[str, ...] | None = setting(
+        None,
+        "table columns that must hold numbers (a column mostly of numbers must "
+        "anyway; this also keeps one that looks like row IDs)",
+        "data",
+        check=fieldchecks.numeric_columns,
+        recipe=False,
+        metavar="NAME,...",
+    )
+    id_column: str | None = setting(
+        None,
+        "table column of row IDs: not a feature; score, encode and reconstruct "
+        "write it as the first column of their CSV output",
+        "data",
+        check=fieldchecks.optional_text,
+        recipe=False,
+        metavar="NAME",
+    )
     conditional: bool = setting(
         False,
-        "a conditional VAE, q(z|x,y) and p(x|z,y), on the labels (integer labels: "
-        "classes, one-hot; other numbers: a numeric condition)",
+        "a conditional VAE, q(z|x,y) and p(x|z,y), on the labels (classes, "
+        "one-hot, or a numeric condition: see condition_kind)",
         "data",
-        check=_flag,
+        check=fieldchecks.flag,
+        recipe=False,
+    )
+    condition_kind: str = setting(
+        "auto",
+        "what the labels of a conditional VAE are: classes, numeric (one "
+        "standardised number), or auto (text, or whole numbers with at most 50 "
+        "distinct values seen 5 times each on average: classes; else numeric)",
+        "data",
+        check=fieldchecks.condition_kind,
+        choices=checks.CONDITION_KINDS,
         recipe=False,
     )
     binarize: str = setting(
         "dynamic",
         "binarize the data: once (static) or a fresh draw every epoch (dynamic)",
         "data",
-        check=_binarize,
+        check=fieldchecks.binarize,
         choices=checks.BINARIZE,
     )
     validation_split: float = setting(
         0.02,
         "fraction of the training data held out",
         "data",
-        check=_number(0, 1, exclusive=("maximum",)),
+        check=fieldchecks.number(0, 1, exclusive=("maximum",)),
     )
     # -- model
     architecture: str = setting(
@@ -221,10 +158,12 @@ class Config:
         (512,),
         "hidden layer sizes (or conv filters), e.g. 512,256",
         "model",
-        check=_hidden_dims,
+        check=fieldchecks.hidden_dims,
         metavar="N,...",
     )
-    latent_dim: int = setting(32, "number of latent units", "model", check=_COUNT)
+    latent_dim: int = setting(
+        32, "number of latent units", "model", check=fieldchecks.COUNT
+    )
     activation: str = setting(
         "relu", "activation of the hidden layers", "model", choices=checks.ACTIVATIONS
     )
@@ -232,7 +171,7 @@ class Config:
         0.0,
         "dropout rate after each hidden MLP layer",
         "model",
-        check=_number(0, 1, exclusive=("maximum",)),
+        check=fieldchecks.number(0, 1, exclusive=("maximum",)),
     )
     likelihood: str = setting(
         "bernoulli", "decoder distribution p(x|z)", "model", choices=checks.LIKELIHOODS
@@ -242,7 +181,7 @@ class Config:
         "std of the gaussian decoder: learned (one), learned-per-feature, or a fixed "
         "number > 0 (in units of each feature's standard deviation)",
         "model",
-        check=_decoder_std,
+        check=fieldchecks.decoder_std,
         metavar="{learned,learned-per-feature,STD}",
     )
     output_bias: str = setting(
@@ -256,30 +195,30 @@ class Config:
         1.0,
         "std of the reparameterization noise (tutorial)",
         "model",
-        check=_number(minimum=0, exclusive=("minimum",)),
+        check=fieldchecks.number(minimum=0, exclusive=("minimum",)),
     )
     # -- objective
     beta: float = setting(
-        1.0, "weight of the KL term", "objective", check=_number(minimum=0)
+        1.0, "weight of the KL term", "objective", check=fieldchecks.number(minimum=0)
     )
     iw_samples: int = setting(
         5,
         "importance samples of the training objective (1: ELBO)",
         "objective",
-        check=_COUNT,
+        check=fieldchecks.COUNT,
     )
     kl_warmup_epochs: int = setting(
         0,
         "epochs over which the KL weight rises from 0 to beta",
         "objective",
-        check=_count(0),
+        check=fieldchecks.count(0),
     )
     free_bits: float = setting(
         0.0,
         "free bits: each latent unit's KL term is max(LAMBDA, its batch mean) in the "
         "objective (Kingma et al. 2016); needs iw_samples 1 (0: off)",
         "objective",
-        check=_free_bits,
+        check=fieldchecks.free_bits,
         metavar="LAMBDA",
     )
     # -- optimization
@@ -290,7 +229,7 @@ class Config:
         1e-3,
         "optimizer learning rate",
         "optimization",
-        check=_number(minimum=0, exclusive=("minimum",)),
+        check=fieldchecks.number(minimum=0, exclusive=("minimum",)),
     )
     lr_schedule: str = setting(
         "cosine",
@@ -303,31 +242,38 @@ class Config:
         "epochs (a fraction too) over which the learning rate rises linearly from 0 "
         "before the schedule (0: off)",
         "optimization",
-        check=_warmup_epochs,
+        check=fieldchecks.warmup_epochs,
     )
     clipnorm: float | None = setting(
         None,
         "clip each gradient to this norm",
         "optimization",
-        check=_clipnorm,
+        check=fieldchecks.clipnorm,
         recipe=False,
     )
-    batch_size: int = setting(100, "examples per step", "optimization", check=_COUNT)
-    epochs: int = setting(400, "number of epochs", "optimization", check=_COUNT)
+    batch_size: int = setting(
+        100, "examples per step", "optimization", check=fieldchecks.COUNT
+    )
+    epochs: int = setting(
+        400, "number of epochs", "optimization", check=fieldchecks.COUNT
+    )
     early_stopping: int = setting(
         0,
         "stop after this many epochs without a better validation loss, keeping the "
         "best weights (0: off)",
         "optimization",
-        check=_early_stopping,
+        check=fieldchecks.early_stopping,
     )
     # -- evaluation
     eval_iw_samples: int = setting(
-        1000, "importance samples of the final evaluation", "evaluation", check=_COUNT
+        1000,
+        "importance samples of the final evaluation",
+        "evaluation",
+        check=fieldchecks.COUNT,
     )
     # -- run
     seed: int = setting(
-        0, "random seed", "run", check=_count(0, MAX_SEED), recipe=False
+        0, "random seed", "run", check=fieldchecks.count(0, MAX_SEED), recipe=False
     )
     backend: str = setting(
         "jax", "Keras backend", "run", choices=checks.BACKENDS, recipe=False
@@ -337,12 +283,17 @@ class Config:
         "data-parallel training over every JAX device (keras.distribution."
         "DataParallel)",
         "run",
-        check=_distribute,
+        check=fieldchecks.distribute,
         recipe=False,
     )
 
     def __post_init__(self):
-        for name in ("hidden_dims", "columns"):
+        for name in (
+            "hidden_dims",
+            "columns",
+            "categorical_columns",
+            "numeric_columns",
+        ):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))

@@ -17,6 +17,7 @@ from vaekit.data.datasets import (
     load_keras_dataset,
     load_mnist5k,
     run_data,
+    table_options,
 )
 from vaekit.data.diskarray import DiskArray
 from vaekit.data.prepare import (
@@ -46,6 +47,7 @@ __all__ = [
     "load_mnist5k",
     "run_data",
     "split_for_training",
+    "table_options",
     "to_float",
     "train_validation_split",
 ]

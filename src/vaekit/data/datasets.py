@@ -19,20 +19,26 @@ from vaekit import checks
 from vaekit.data import readers, tables
 from vaekit.data.diskarray import DiskArray
 from vaekit.data.prepare import as_images, split_for_training, to_float
+from vaekit.data.summary import describe
 from vaekit.errors import DataError
 
 __all__ = [
     "DOWNLOADABLE",
     "EMBEDDED",
+    "TABLE_OPTIONS",
     "Dataset",
     "load",
     "load_digits",
     "load_keras_dataset",
     "load_mnist5k",
     "run_data",
+    "table_options",
 ]
 
 EMBEDDED = ("mnist5k", "digits")
+# The keyword arguments of `load` (and settings of a run) that apply to
+# tables alone, besides label_column, columns, missing and schema.
+TABLE_OPTIONS = ("sep", "categorical_columns", "numeric_columns", "id_column")
 DOWNLOADABLE = ("mnist", "fashion_mnist")
 
 
@@ -56,6 +62,11 @@ class Dataset:
         rows: For a CSV table: each example's place (0-based) among the
             file's data rows, which differs from its index when rows with
             missing values were dropped. Else None.
+        label_column: For a table with labels: the name of their column.
+        id_column: For a table read with an ID column: its name.
+        ids: Its cells (strings), one per example.
+        ignored: For a table: `{name: why}` of the columns not read (IDs,
+            columns not selected).
     """
 
     name: str
@@ -67,6 +78,10 @@ class Dataset:
     categories: dict | None = None
     label_names: tuple | None = None
     rows: np.ndarray | None = None
+    label_column: str | None = None
+    id_column: str | None = None
+    ids: np.ndarray | None = None
+    ignored: dict | None = None
 
     @property
     def shape(self):
@@ -110,6 +125,11 @@ class Dataset:
             return np.concatenate([self.x_train, self.x_test]), y
         raise checks.invalid("which", "one of " + ", ".join(checks.SPLITS), which)
 
+    def summary(self):
+        """What was read, on one screen: the examples, each column of a
+        table with its kind, the labels (see `vaekit.data.summary`)."""
+        return describe(self)
+
 
 # -- loaders ------------------------------------------------------------
 
@@ -125,6 +145,12 @@ def _labels(part, n):
     y = y.reshape(-1)
     if len(y) != n:
         raise DataError(f"{source}: {len(y)} labels for {n} examples")
+    bad = np.flatnonzero(~np.isfinite(y)) if y.dtype.kind == "f" else ()
+    if len(bad):
+        raise DataError(
+            f"{source}: the label of example {bad[0]} is {y[bad[0]]}: labels must "
+            "be finite numbers; fix or remove that example"
+        )
     return y
 
 
@@ -152,7 +178,16 @@ def _dataset(name, parts):
         None if x_test is None else _labels(parts.get("y_test"), len(x_test)),
         *(
             parts[key][0] if key in parts else None
-            for key in ("columns", "categories", "label_names", "rows")
+            for key in (
+                "columns",
+                "categories",
+                "label_names",
+                "rows",
+                "label_column",
+                "id_column",
+                "ids",
+                "ignored",
+            )
         ),
     )
 
@@ -197,7 +232,18 @@ def load_keras_dataset(name):
     return _dataset(name, {key: (value, name) for key, value in parts.items()})
 
 
-def load(data, label_column=None, columns=None, missing="error", schema=None):
+def load(
+    data,
+    label_column=None,
+    columns=None,
+    missing="error",
+    schema=None,
+    *,
+    sep="auto",
+    categorical_columns=None,
+    numeric_columns=None,
+    id_column=None,
+):
     """A `Dataset` of `data`: a spec (see the module docstring), a pandas
     DataFrame, a numpy array of examples, or a `Dataset` (returned as is).
 
@@ -206,25 +252,45 @@ def load(data, label_column=None, columns=None, missing="error", schema=None):
         label_column: For a table: the header name or 0-based index of a
             column of labels.
         columns: For a table: the names of the feature columns, in order;
-            None for all but the label.
+            None for all but the label (and the columns that look like row
+            IDs).
         missing: For a table: `"error"` or `"drop"` (the rows with missing
             values); see `vaekit.data.csvfile.read_csv`.
         schema: For a table: the columns and categories a trained model
             expects, or None; see `vaekit.data.csvfile.read_csv`.
+        sep: For a CSV file: its delimiter, `"auto"` (detected), `"tab"`
+            or one character.
+        categorical_columns: For a table: names of the columns read as
+            categories whatever they hold.
+        numeric_columns: For a table: names of the columns that must hold
+            numbers.
+        id_column: For a table: the column of row IDs, not a feature; its
+            cells are the `Dataset`'s `ids`.
 
     Raises:
-        InvalidArgument: for a bad `missing` or `schema`.
+        InvalidArgument: for a bad `missing`, `sep` or `schema`.
         DataError: if the spec names nothing loadable or the data is bad,
-            or if `columns` or `schema` is given for something else than a
+            or if a table's option is given for something else than a
             table.
     """
     if isinstance(data, Dataset):
         return data
-    table_only = columns is not None or schema is not None
+    table = {
+        "sep": sep,
+        "categorical_columns": categorical_columns,
+        "numeric_columns": numeric_columns,
+        "id_column": id_column,
+    }
+    table_only = (
+        columns is not None
+        or schema is not None
+        or any(v not in (None, "auto") for v in table.values())
+    )
     if tables.is_frame(data):
+        table.pop("sep", None)
         return _dataset(
             "DataFrame",
-            tables.frame_parts(data, label_column, columns, missing, schema),
+            tables.frame_parts(data, label_column, columns, missing, schema, **table),
         )
     if not isinstance(data, (str, os.PathLike)):
         if table_only:
@@ -248,8 +314,14 @@ def load(data, label_column=None, columns=None, missing="error", schema=None):
             f"({', '.join(EMBEDDED + DOWNLOADABLE)}) nor an existing file or folder"
         )
     return _dataset(
-        spec, readers.read_path(spec, label_column, columns, missing, schema)
+        spec, readers.read_path(spec, label_column, columns, missing, schema, **table)
     )
+
+
+def table_options(config):
+    """The keyword arguments of `load` for the table options of a
+    `vaekit.config.Config`."""
+    return {name: getattr(config, name) for name in TABLE_OPTIONS}
 
 
 def run_data(config, dataset=None):
@@ -266,6 +338,7 @@ def run_data(config, dataset=None):
             config.label_column,
             columns=config.columns,
             missing=config.missing,
+            **table_options(config),
         )
     if config.conditional and dataset.y_train is None:
         raise DataError(

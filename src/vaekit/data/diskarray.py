@@ -22,20 +22,18 @@ import numpy as np
 
 from vaekit.errors import DataError, InvalidArgument
 
-__all__ = ["CHUNK_BYTES", "DiskArray", "open_npy"]
+__all__ = ["CHUNK_BYTES", "DiskArray", "check_npy_size", "npy_header", "open_npy"]
 
 CHUNK_BYTES = 1 << 25  # bytes per read of a pass over the whole file
 
 
-def open_npy(path):
-    """A `DiskArray` of the `.npy` file at `path`, or None where the file
-    cannot be read row by row (Fortran order, a non-numeric or object dtype,
-    a single row or value): those are loaded whole by `numpy.load`, which
-    also gives their errors.
+def npy_header(path):
+    """The header of the `.npy` file at `path`: `(shape, fortran_order,
+    dtype, data_offset)`, or None where numpy cannot parse it (then
+    `numpy.load` names what is wrong).
 
     Raises:
-        DataError: if the header is corrupt or the file is shorter than
-            its header says.
+        DataError: if the file cannot be read.
     """
     try:
         with open(path, "rb") as handle:
@@ -48,7 +46,42 @@ def open_npy(path):
     except OSError as exc:
         raise DataError(f"{path}: cannot read .npy file ({exc})") from None
     except Exception:  # noqa: BLE001  numpy raises many types on a bad header
+        return None
+    return tuple(int(s) for s in shape), fortran, dtype, offset
+
+
+def check_npy_size(path, header):
+    """Refuses a `.npy` file shorter than the array its header declares
+    (before anything is allocated for it).
+
+    Raises:
+        DataError: naming the declared shape and both sizes.
+    """
+    shape, _, dtype, offset = header
+    if dtype.hasobject:
+        return  # numpy.load refuses it (vaekit never unpickles)
+    size = os.path.getsize(path)
+    needed = offset + math.prod(shape) * dtype.itemsize
+    if size < needed:
+        raise DataError(
+            f"{path}: corrupt or truncated (its header declares {shape} "
+            f"{dtype} values, {needed} bytes, but the file holds {size})"
+        )
+
+
+def open_npy(path):
+    """A `DiskArray` of the `.npy` file at `path`, or None where the file
+    cannot be read row by row (Fortran order, a non-numeric or object dtype,
+    a single row or value): those are loaded whole by `numpy.load`, which
+    also gives their errors.
+
+    Raises:
+        DataError: if the file is shorter than its header says.
+    """
+    header = npy_header(path)
+    if header is None:
         return None  # numpy.load names what is wrong
+    shape, fortran, dtype, offset = header
     if (
         fortran
         or dtype.hasobject
@@ -57,14 +90,8 @@ def open_npy(path):
         or 0 in shape
     ):
         return None
-    size = os.path.getsize(path)
-    needed = offset + math.prod(shape) * dtype.itemsize
-    if size < needed:
-        raise DataError(
-            f"{path}: corrupt or truncated (its header declares {shape} "
-            f"{dtype} values, {needed} bytes, but the file holds {size})"
-        )
-    return DiskArray(path, offset, tuple(int(s) for s in shape), dtype)
+    check_npy_size(path, header)
+    return DiskArray(path, offset, shape, dtype)
 
 
 class DiskArray:

@@ -157,13 +157,18 @@ def train_validation_split(x, y, fraction, seed):
 class Splits:
     """The data of a training run: `train` and `validation` as `(x, y)`,
     and `evaluation` as `(x, y)` with its name (`evaluation_split`): the
-    data's own test split when it has one, else the validation split."""
+    data's own test split when it has one, else the validation split;
+    `label_names`, the class names of labels given as their indices (see
+    `Dataset`), or None."""
 
-    def __init__(self, train, validation, evaluation, evaluation_split):
+    def __init__(
+        self, train, validation, evaluation, evaluation_split, label_names=None
+    ):
         self.train = train
         self.validation = validation
         self.evaluation = evaluation
         self.evaluation_split = evaluation_split
+        self.label_names = label_names
 
 
 def split_for_training(dataset, likelihood, binarize_rule, validation_split, seed):
@@ -196,9 +201,21 @@ def split_for_training(dataset, likelihood, binarize_rule, validation_split, see
     if binarize_rule != "none" and len(x_val):
         x_val = binarize(x_val, EVAL_SEED)
     if dataset.x_test is None:
-        return Splits((x_train, y_train), (x_val, y_val), (x_val, y_val), "validation")
+        return Splits(
+            (x_train, y_train),
+            (x_val, y_val),
+            (x_val, y_val),
+            "validation",
+            dataset.label_names,
+        )
     x_eval = dataset.x_test
     check_for_likelihood(x_eval, likelihood, f"{dataset.name} (test)")
     if binarize_rule != "none":
         x_eval = binarize(x_eval, EVAL_SEED)
-    return Splits((x_train, y_train), (x_val, y_val), (x_eval, dataset.y_test), "test")
+    return Splits(
+        (x_train, y_train),
+        (x_val, y_val),
+        (x_eval, dataset.y_test),
+        "test",
+        dataset.label_names,
+    )

@@ -17,20 +17,54 @@ feature columns (`columns`), the categories of the categorical ones
 row's place among the table's rows (`rows`).
 """
 
+import dataclasses
 import warnings
 
 import numpy as np
 
 from vaekit import checks
+from vaekit.data.columns import (
+    CATEGORICAL,
+    NUMERIC,
+    Column,
+    category_order,
+    column_kind,
+    drop_ids,
+    forced_kinds,
+)
+from vaekit.data.schemas import (
+    check_schema,
+    schema_categories,
+    schema_numeric,
+    schema_of,
+)
 from vaekit.errors import DataError, VaekitWarning
 
-__all__ = ["MISSING", "Column", "frame_parts", "is_frame", "schema_of", "table_parts"]
+__all__ = [
+    "MISSING",
+    "Column",
+    "TableOptions",
+    "frame_parts",
+    "is_frame",
+    "schema_of",
+    "table_parts",
+]
 
 # What to do with a missing value in a column used: refuse it, or drop the row.
 MISSING = checks.MISSING
-# Cells that hold no value (compared stripped and lower-cased); a cell that
-# parses as a NaN float ("-nan", ...) is missing too.
-_MISSING_CELLS = frozenset(("", "na", "n/a", "nan", "null"))
+
+
+@dataclasses.dataclass(frozen=True)
+class TableOptions:
+    """How a table is read (see `vaekit.data.csvfile.read_csv`)."""
+
+    label_column: object = None
+    columns: object = None
+    missing: str = "error"
+    schema: object = None
+    categorical_columns: object = None
+    numeric_columns: object = None
+    id_column: object = None
 
 
 def is_frame(data):
@@ -38,117 +72,19 @@ def is_frame(data):
     return type(data).__name__ == "DataFrame" and hasattr(data, "columns")
 
 
-def schema_of(columns, categories):
-    """The schema a model keeps of a table: `{"columns": [names],
-    "categories": {name: [strings]}}`."""
-    return {
-        "columns": list(columns),
-        "categories": {name: list(cats) for name, cats in categories.items()},
-    }
-
-
-def _floats(cells):
-    """`cells` as float64, or None if one does not parse as a float."""
-    try:
-        return np.fromiter(map(float, cells), np.float64, count=len(cells))
-    except ValueError:
-        return None
-
-
-class Column:
-    """One column of a table: its name, its cells (strings) and which of
-    them are missing; `values` holds the floats of a numeric column (NaN
-    where missing) and is None if a present cell is text. With
-    `numbers=False` the cells are text whatever they hold (a DataFrame's
-    text column)."""
-
-    def __init__(self, name, cells, numbers=True):
-        self.name = name
-        self.cells = cells
-        self.values = _floats(cells) if numbers else None
-        if self.values is not None:
-            self.missing = np.isnan(self.values)
-            return
-        stripped = [cell.strip() for cell in cells]
-        self.missing = np.fromiter(
-            (cell.lower() in _MISSING_CELLS for cell in stripped), bool, len(cells)
-        )
-        present = _floats(
-            [c for c, m in zip(stripped, self.missing, strict=True) if not m]
-        )
-        if present is not None and numbers:
-            self.values = np.full(len(cells), np.nan)
-            self.values[~self.missing] = present
-            self.missing |= np.isnan(self.values)
-
-    @classmethod
-    def of_numbers(cls, name, values):
-        """A numeric column of float64 `values` (NaN where missing)."""
-        column = cls.__new__(cls)
-        column.name = name
-        column.values = np.asarray(values, np.float64)
-        column.missing = np.isnan(column.values)
-        column.cells = [repr(v) for v in column.values.tolist()]
-        return column
-
-    def keep(self, rows):
-        """Keeps the rows in the boolean mask `rows` (or all, for None)."""
-        if rows is not None:
-            self.cells = [
-                cell for cell, kept in zip(self.cells, rows, strict=True) if kept
-            ]
-            self.missing = self.missing[rows]
-            if self.values is not None:
-                self.values = self.values[rows]
-
-    def strings(self):
-        return [cell.strip() for cell in self.cells]
-
-
-def _label_index(path, label_column, names):
+def _column_index(path, key, names, what="label column"):
+    """The index of the column `key` (a name, or a 0-based index, negative
+    counting from the end)."""
     width = len(names)
-    if isinstance(label_column, str) and label_column in names:
-        index = names.index(label_column)
-    elif str(label_column).lstrip("-").isdigit():
-        index = int(label_column)
+    if isinstance(key, str) and key in names:
+        index = names.index(key)
+    elif str(key).lstrip("-").isdigit():
+        index = int(key)
     else:
-        raise DataError(
-            f"{path}: no label column {label_column!r}; columns are {names}"
-        )
+        raise DataError(f"{path}: no {what} {key!r}; columns are {names}")
     if not -width <= index < width:
-        raise DataError(f"{path}: label column {index} out of range 0..{width - 1}")
+        raise DataError(f"{path}: {what} {index} out of range 0..{width - 1}")
     return index % width
-
-
-def _check_schema(schema):
-    """Returns the feature names and the categories of a `schema`.
-
-    Raises:
-        InvalidArgument: if it is not a dict of column names and categories.
-    """
-    expected = (
-        'a dict {"columns": [names, ...], "categories": {name: [strings, ...]}} '
-        "whose categorical columns are among its columns"
-    )
-    if not isinstance(schema, dict):
-        raise checks.invalid("schema", expected, schema)
-    columns, categories = schema.get("columns"), schema.get("categories", {})
-    ok = (
-        isinstance(columns, (list, tuple))
-        and len(columns) > 0
-        and all(isinstance(name, str) for name in columns)
-        and isinstance(categories, dict)
-        and all(
-            name in columns
-            and isinstance(cats, (list, tuple))
-            and len(cats) > 0
-            and all(isinstance(cat, str) for cat in cats)
-            for name, cats in categories.items()
-        )
-    )
-    if not ok:
-        raise checks.invalid("schema", expected, schema)
-    return list(columns), {name: tuple(cats) for name, cats in categories.items()}
 
 
 def _feature_indices(path, names, columns, schema_columns):
@@ -209,10 +145,10 @@ def _drop_missing(path, used, lines, missing):
 
 
 def _categories(path, column):
-    """A text column of the training data as category indices, and its
-    categories (the sorted distinct strings)."""
+    """A categorical column of the training data as category indices, and
+    its categories (see `vaekit.data.columns.category_order`)."""
     strings = column.strings()
-    categories = tuple(sorted(set(strings)))
+    categories = category_order(strings)
     if len(categories) < 2:
         raise DataError(
             f"{path}: column {column.name!r} holds text with a single value "
@@ -224,46 +160,25 @@ def _categories(path, column):
     return values, categories
 
 
-def _schema_categories(path, column, categories, lines):
-    """A column the model took as categorical, mapped with its categories."""
-    index = {category: i for i, category in enumerate(categories)}
-    strings = column.strings()
-    for row, string in enumerate(strings):
-        if string not in index:
-            raise DataError(
-                f"{path}: {lines[row]}, column {column.name!r}: unknown "
-                f"category {string!r}; the model knows {list(categories)}: map "
-                "the value to one of them or drop the row"
-            )
-    return np.fromiter((index[s] for s in strings), np.float64, len(strings))
-
-
-def _schema_numeric(path, column, lines):
-    """A column the model took as numeric; refuses text."""
-    if column.values is None:
-        for row, string in enumerate(column.strings()):
-            if _floats([string]) is None:
-                raise DataError(
-                    f"{path}: {lines[row]}, column {column.name!r}: text "
-                    f"{string!r} in a column the model was trained on as numeric; "
-                    "replace it with a number"
-                )
-    return column.values
-
-
-def _features_and_label(path, names, label_column, columns, schema_columns):
+def _features_and_label(path, names, options, schema_columns, id_index):
     """`(features, label)`: the indices of the feature columns and of the
     label column (or None), checked."""
     label = None
-    if label_column is not None:
-        label = _label_index(path, label_column, names)
-    features = _feature_indices(path, names, columns, schema_columns)
-    if features is None:
-        features = [i for i in range(len(names)) if i != label]
-    elif label in features:
+    if options.label_column is not None:
+        label = _column_index(path, options.label_column, names)
+    if id_index is not None and id_index == label:
         raise DataError(
             f"{path}: column {names[label]!r} is the label column; it cannot also "
-            "be a feature column"
+            "be the ID column"
+        )
+    features = _feature_indices(path, names, options.columns, schema_columns)
+    if features is None:
+        features = [i for i in range(len(names)) if i not in (label, id_index)]
+    elif label in features or (schema_columns is None and id_index in features):
+        what = "label" if label in features else "ID"
+        raise DataError(
+            f"{path}: column {names[label if what == 'label' else id_index]!r} is "
+            f"the {what} column; it cannot also be a feature column"
         )
     if not features:
         raise DataError(f"{path}: no feature columns besides the label")
@@ -276,55 +191,83 @@ def _features_and_label(path, names, label_column, columns, schema_columns):
     return features, label
 
 
-def _feature_values(path, column, schema_categories, lines):
+def _feature_values(path, column, model_categories, lines, forced):
     """`(values, categories or None)` of a feature column: mapped with the
-    model's categories where a schema is given, else numeric, or
-    categorical when it holds text."""
-    if schema_categories is not None:
-        if column.name in schema_categories:
-            cats = schema_categories[column.name]
-            return _schema_categories(path, column, cats, lines), cats
-        return _schema_numeric(path, column, lines), None
-    if column.values is None:
+    model's categories where a schema is given, else by its kind (forced,
+    or read from its cells)."""
+    if model_categories is not None:
+        if column.name in model_categories:
+            cats = model_categories[column.name]
+            return schema_categories(path, column, cats, lines), cats
+        return schema_numeric(path, column, lines), None
+    if column_kind(path, column, forced, lines) == CATEGORICAL:
         return _categories(path, column)
     return column.values, None
 
 
-def _label_parts(path, column):
-    """The parts of a label column: numbers as they are, text as class
-    indices in the sorted order of the class names (`label_names`)."""
-    if column.values is not None:
+def _label_parts(path, column, forced, lines):
+    """The parts of a label column: numbers as they are, text (or a column
+    forced categorical) as class indices in the order of the class names
+    (`label_names`)."""
+    if column_kind(path, column, forced, lines) == NUMERIC:
         return {"y_train": (column.values, path)}
     strings = column.strings()
-    label_names = tuple(sorted(set(strings)))
+    label_names = category_order(strings)
     index = {name: i for i, name in enumerate(label_names)}
     y = np.fromiter((index[s] for s in strings), np.int64, len(strings))
     return {"y_train": (y, path), "label_names": (label_names, path)}
 
 
+def _left_out(names, used, ignored, id_index):
+    """`{name: why}` of every column that is not read: `ignored` (IDs), the
+    ID column, and those not selected."""
+    left = {}
+    for i, name in enumerate(names):
+        if name in ignored:
+            left[name] = ignored[name]
+        elif i == id_index:
+            left[name] = "the ID column, passed through"
+        elif i not in used:
+            left[name] = "left out: not selected"
+    return left
+
+
 def table_parts(path, names, make_column, lines, options):
     """The parts of a table (see the module docstring) from its column
-    names, a function `make_column(i)` giving column i as a `Column`, and
-    the location of each row for messages (`lines`)."""
-    label_column, columns, missing, schema = options
-    checks.one_of(missing, "missing", MISSING)
-    schema_columns, schema_categories = (
-        (None, None) if schema is None else _check_schema(schema)
+    names, a function `make_column(i, forced_kind)` giving column i as a
+    `Column`, the location of each row for messages (`lines`) and the
+    `TableOptions`."""
+    checks.one_of(options.missing, "missing", MISSING)
+    schema_columns, model_categories = (
+        (None, None) if options.schema is None else check_schema(options.schema)
     )
+    forced = {}
+    if options.schema is None:
+        forced = forced_kinds(
+            path, names, options.categorical_columns, options.numeric_columns
+        )
+    id_index = None
+    if options.id_column is not None:
+        id_index = _column_index(path, options.id_column, names, "ID column")
     features, label = _features_and_label(
-        path, names, label_column, columns, schema_columns
+        path, names, options, schema_columns, id_index
     )
     used = features + ([] if label is None else [label])
-    table = {i: make_column(i) for i in sorted(used)}
-    keep = _drop_missing(path, list(table.values()), lines, missing)
+    table = {i: make_column(i, forced.get(names[i])) for i in sorted(used)}
+    ignored = {}
+    if options.columns is None and schema_columns is None:
+        features, ignored = drop_ids(path, table, features, forced)
+        used = features + ([] if label is None else [label])
+    keep = _drop_missing(path, [table[i] for i in used], lines, options.missing)
     if keep is not None:
         lines = [line for line, kept in zip(lines, keep, strict=True) if kept]
-    for column in table.values():
-        column.keep(keep)
     x = np.empty((len(lines), len(features)), np.float64)
     categories = {}
     for j, i in enumerate(features):
-        x[:, j], cats = _feature_values(path, table[i], schema_categories, lines)
+        table[i].keep(keep)
+        x[:, j], cats = _feature_values(
+            path, table[i], model_categories, lines, forced.get(names[i])
+        )
         if cats is not None:
             categories[table[i].name] = cats
     parts = {
@@ -333,40 +276,70 @@ def table_parts(path, names, make_column, lines, options):
         "rows": (np.arange(len(x)) if keep is None else np.flatnonzero(keep), path),
         "columns": (tuple(names[i] for i in features), path),
         "categories": (categories, path),
+        "ignored": (_left_out(names, used, ignored, id_index), path),
     }
     if label is not None:
-        parts.update(_label_parts(path, table[label]))
+        table[label].keep(keep)
+        parts.update(_label_parts(path, table[label], forced.get(names[label]), lines))
+        parts["label_column"] = (names[label], path)
+    if id_index is not None:
+        ids = make_column(id_index, CATEGORICAL)
+        ids.keep(keep)
+        parts["id_column"] = (names[id_index], path)
+        parts["ids"] = (np.array(ids.strings(), dtype=object), path)
     return parts
 
 
-def _frame_column(frame, name):
+def _frame_column(frame, name, forced=None):
     """Column `name` of a DataFrame as a `Column`: numbers (and booleans)
-    as they are, anything else as strings (missing values as empty)."""
+    as they are, unless `forced` categorical; a `category` column as
+    categorical; any other as text cells, read as a CSV file's are
+    (missing values as empty)."""
     series = frame[name]
     kind = getattr(series.dtype, "kind", "O")
-    if kind in "biuf":
+    if kind in "biuf" and forced != CATEGORICAL:
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         return Column.of_numbers(str(name), values)
     missing = series.isna().to_numpy()
     cells = ["" if m else str(v) for v, m in zip(series.tolist(), missing, strict=True)]
-    return Column(str(name), cells, numbers=False)
+    declared = CATEGORICAL if str(series.dtype) == "category" else None
+    return Column(str(name), cells, declared)
 
 
 def frame_parts(
-    frame, label_column=None, columns=None, missing="error", schema=None, source=None
+    frame,
+    label_column=None,
+    columns=None,
+    missing="error",
+    schema=None,
+    source=None,
+    *,
+    categorical_columns=None,
+    numeric_columns=None,
+    id_column=None,
 ):
-    """A pandas DataFrame read as `vaekit.data.csvfile.read_csv` reads a file: numeric columns
-    (numbers and booleans) as numbers, any other column (text, categories)
-    as categorical; the same arguments, results and errors, with rows
-    named by the frame's index in messages."""
+    """A pandas DataFrame read as `vaekit.data.csvfile.read_csv` reads a
+    file: numeric columns (numbers and booleans) as numbers, `category`
+    columns as categorical, text (object, string) columns as a CSV file's
+    cells; the same arguments, results and errors, with rows named by the
+    frame's index in messages."""
     source = source or "DataFrame"
     names = [str(name) for name in frame.columns]
     if len(frame) == 0 or not names:
         raise DataError(f"{source}: the table has no rows or no columns")
+    options = TableOptions(
+        label_column,
+        columns,
+        missing,
+        schema,
+        categorical_columns,
+        numeric_columns,
+        id_column,
+    )
     return table_parts(
         source,
         names,
-        lambda i: _frame_column(frame, frame.columns[i]),
+        lambda i, forced: _frame_column(frame, frame.columns[i], forced),
         [f"row {label!r}" for label in frame.index],
-        (label_column, columns, missing, schema),
+        options,
     )

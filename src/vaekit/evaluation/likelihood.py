@@ -4,6 +4,7 @@ active units, per example (`per_example`) or averaged over the data
 so k=5000 importance samples over 10,000 images fit in a fixed amount of RAM.
 """
 
+import functools
 import math
 
 import keras
@@ -18,6 +19,8 @@ from vaekit.model.saving import load_model
 __all__ = [
     "DEFAULT_MAX_MEMORY",
     "MAX_ROWS",
+    "MAX_SEED",
+    "check_seed",
     "evaluate",
     "per_example",
     "plan_chunks",
@@ -29,6 +32,7 @@ DEFAULT_MAX_MEMORY = 1 << 30  # bytes of activations per chunk
 # of a jitted matmul in passes of 2500 rows and 0.48 in passes of 20,000
 # (one run, benchmarks/evaluation.py).
 MAX_ROWS = 4096
+MAX_SEED = 2**32 - 1
 
 
 def _bytes_per_row(model):
@@ -101,6 +105,7 @@ def evaluate(
         InvalidArgument: if `iw_samples` or `max_memory` is invalid.
         VaekitError: for a bad model or data that does not fit it.
     """
+    check_seed(seed)
     prepared = likelihood_data(
         model, data, condition, binarize, seed, label_column, split, missing
     )
@@ -152,7 +157,9 @@ def per_example(
         iw_samples: Number of importance samples `k` per example.
         seed: Seed of the importance samples.
         max_memory: Byte budget of one chunk of work.
-        progress: Optional callable `progress(done, total)`.
+        progress: Optional callable `progress(done, total)`: `done` of the
+            `total` examples are evaluated (a float while the importance
+            samples of a batch take several passes: the part drawn).
         condition: The labels of `x`, for a conditional model (each example
             is evaluated under its own label).
         z_mean: False returns the variance of q's mean over the examples
@@ -176,6 +183,7 @@ def per_example(
     n = len(x)
     # k = 0 or no data would end in log(0) or a mean of nothing (NaN).
     checks.integer(iw_samples, "iw_samples")
+    check_seed(seed)
     checks.number(max_memory, "max_memory", minimum=0, exclusive=("minimum",))
     if n == 0 or tuple(x.shape[1:]) != tuple(model.data_shape):
         raise InvalidArgument(
@@ -206,8 +214,11 @@ def per_example(
         xb = x[start : start + batch]
         yb = None if condition is None else condition[start : start + batch]
         stop = start + len(xb)
+        on_pass = None
+        if progress is not None and k_chunk < iw_samples:
+            on_pass = functools.partial(_part, progress, start, len(xb), iw_samples, n)
         log_px[start:stop], elbo[start:stop] = _importance_batch(
-            log_weights, xb, yb, iw_samples, k_chunk
+            log_weights, xb, yb, iw_samples, k_chunk, on_pass
         )
         if progress is not None:
             progress(stop, n)
@@ -219,6 +230,19 @@ def per_example(
     return values
 
 
+def check_seed(seed, name="seed"):
+    """Returns `seed` if it is an integer in [0, `MAX_SEED`] (the importance
+    samples' stream is keyed by 32 bits).
+
+    Raises:
+        InvalidArgument: otherwise.
+    """
+    checks.integer(seed, name, minimum=0)
+    if seed > MAX_SEED:
+        raise checks.invalid(name, f"an integer in [0, {MAX_SEED}]", seed)
+    return seed
+
+
 def _condition_rows(model, condition, n):
     """The condition of a conditional model as float32 rows (required), or
     None for an unconditional one."""
@@ -226,30 +250,49 @@ def _condition_rows(model, condition, n):
         return None
     if condition is None:
         raise InvalidArgument(
-            "A conditional VAE is evaluated under each example's label: pass "
-            "condition=y"
+            "a conditional model is evaluated under each example's label, and "
+            "none were given: give the labels of the data"
         )
     return np.asarray(condition, dtype="float32").reshape(n, -1)
 
 
-def _importance_batch(log_weights, xb, yb, iw_samples, k_chunk):
+def _part(progress, start, size, iw_samples, n, k):
+    """Reports a batch of `size` examples from `start` with `k` of its
+    `iw_samples` importance samples drawn."""
+    progress(start + size * k / iw_samples, n)
+
+
+def _importance_batch(log_weights, xb, yb, iw_samples, k_chunk, on_pass=None):
     """`(log p(x), ELBO)` of a batch from `iw_samples` importance weights
-    drawn `k_chunk` at a time: a streaming logsumexp over the chunks."""
+    drawn `k_chunk` at a time: a streaming logsumexp over the chunks
+    (`on_pass(samples drawn)` after each chunk but the last).
+
+    An example whose log weights are all -inf gets -inf, one with a +inf or
+    NaN weight gets +inf or NaN, without numpy's warnings about them (the
+    caller counts values that are not finite); finite values are as a plain
+    logsumexp's."""
     running_max = np.full(len(xb), -np.inf)
     running_sum = np.zeros(len(xb))
     weight_total = np.zeros(len(xb))
     done = 0
-    while done < iw_samples:
-        k = min(k_chunk, iw_samples - done)
-        log_w = log_weights(xb, yb, k).astype(np.float64)
-        new_max = np.maximum(running_max, log_w.max(axis=0))
-        running_sum = running_sum * np.exp(running_max - new_max) + np.exp(
-            log_w - new_max
-        ).sum(axis=0)
-        running_max = new_max
-        weight_total += log_w.sum(axis=0)
-        done += k
-    log_px = running_max + np.log(running_sum) - math.log(iw_samples)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        while done < iw_samples:
+            k = min(k_chunk, iw_samples - done)
+            log_w = log_weights(xb, yb, k).astype(np.float64)
+            new_max = np.maximum(running_max, log_w.max(axis=0))
+            # Shift by the maximum where it is finite (else by 0: all -inf
+            # so far sums to 0, not to NaN).
+            shift = np.where(np.isfinite(new_max), new_max, 0.0)
+            running_sum = running_sum * np.exp(running_max - shift) + np.exp(
+                log_w - shift
+            ).sum(axis=0)
+            running_max = new_max
+            weight_total += log_w.sum(axis=0)
+            done += k
+            if on_pass is not None and done < iw_samples:
+                on_pass(done)
+        shift = np.where(np.isfinite(running_max), running_max, 0.0)
+        log_px = shift + np.log(running_sum) - math.log(iw_samples)
     return log_px, weight_total / iw_samples
 
 
@@ -259,13 +302,14 @@ def _merge_moments(moments, batch):
     batches)."""
     count, mean, m2 = moments
     n = len(batch)
-    batch_mean = batch.mean(axis=0)
-    total = count + n
-    delta = batch_mean - mean
-    moments[2] = (
-        m2 + ((batch - batch_mean) ** 2).sum(axis=0) + delta**2 * count * n / total
-    )
-    moments[1] = mean + delta * n / total
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, quietly
+        batch_mean = batch.mean(axis=0)
+        total = count + n
+        delta = batch_mean - mean
+        moments[2] = (
+            m2 + ((batch - batch_mean) ** 2).sum(axis=0) + delta**2 * count * n / total
+        )
+        moments[1] = mean + delta * n / total
     moments[0] = total
 
 

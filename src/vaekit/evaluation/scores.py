@@ -10,12 +10,19 @@ training split's, which a training run stores in its folder) into a
 threshold, like alibi-detect's `OutlierVAE.infer_threshold`.
 """
 
+import warnings
+
 import numpy as np
 
 from vaekit import checks, runs
-from vaekit.errors import InvalidArgument
+from vaekit.errors import InvalidArgument, VaekitWarning
 from vaekit.evaluation.inputs import as_float_rows, likelihood_data, model_run
-from vaekit.evaluation.likelihood import DEFAULT_MAX_MEMORY, _compiled, per_example
+from vaekit.evaluation.likelihood import (
+    DEFAULT_MAX_MEMORY,
+    _compiled,
+    check_seed,
+    per_example,
+)
 
 __all__ = ["DEFAULT_IW_SAMPLES", "SCORES", "infer_threshold", "score", "scores_of"]
 
@@ -65,8 +72,13 @@ def score(
         A pandas DataFrame with the columns `index` (each row's place among
         the data's rows), `label` (when the data has labels), the `SCORES`
         (see `scores_of`) and, with a threshold, `is_outlier`. Its `attrs`
-        hold `iw_samples`, `threshold`, `threshold_source`, `split` and
-        `binarize`.
+        hold `iw_samples`, `threshold`, `threshold_source`, `split`,
+        `binarize` and `not_finite` (the number of rows whose
+        `threshold_on` score is not finite: outliers, with a threshold).
+
+    Warns:
+        VaekitWarning: when `threshold_quantile` compares scores estimated
+            with another `iw_samples` than the stored training scores'.
 
     Raises:
         InvalidArgument: for a bad argument.
@@ -87,11 +99,13 @@ def score(
                 "threshold_quantile reads the training scores stored beside a "
                 "model file: pass the model's path, or a threshold"
             )
-        stored = runs.read_train_scores(model_run(model))
+        stored = runs.read_train_scores(model_run(model), keys=(threshold_on,))
         threshold = infer_threshold(stored, threshold_quantile, threshold_on)
         if iw_samples is None:
             iw_samples = stored["iw_samples"]
+        _warn_other_k(stored["iw_samples"], iw_samples, threshold_on)
     iw_samples = DEFAULT_IW_SAMPLES if iw_samples is None else iw_samples
+    check_seed(seed)
     prepared = likelihood_data(
         model, data, condition, binarize, seed, label_column, split, missing
     )
@@ -100,7 +114,7 @@ def score(
     )
     columns = {"index": prepared.inputs.rows}
     if prepared.inputs.y is not None:
-        columns["label"] = prepared.inputs.y
+        columns["label"] = prepared.inputs.labels  # as the data names them
     columns.update(values)
     if threshold is not None:
         threshold = checks.number(threshold, "threshold")
@@ -108,6 +122,7 @@ def score(
         columns["is_outlier"] = ~(values[threshold_on] <= threshold)
     frame = pd.DataFrame(columns)
     frame.attrs.update(
+        not_finite=int((~np.isfinite(values[threshold_on])).sum()),
         iw_samples=iw_samples,
         threshold=threshold,
         threshold_source=None
@@ -117,6 +132,24 @@ def score(
         binarize=prepared.binarize,
     )
     return frame
+
+
+def _warn_other_k(stored_k, k, threshold_on):
+    """Warns that a threshold from training scores estimated with
+    `stored_k` importance samples is applied to scores estimated with `k`:
+    the estimate of -log p(x) falls as k rises, so the fraction flagged
+    shifts."""
+    if threshold_on != "neg_log_likelihood" or k == stored_k:
+        return
+    warnings.warn(
+        f"the threshold is a quantile of the training scores estimated with "
+        f"k={stored_k} importance samples, and these scores are estimated with "
+        f"k={k}: the estimate of -log p(x) falls as k rises, so rows are "
+        f"flagged {'less' if k > stored_k else 'more'} often than the quantile "
+        f"says; score with k={stored_k} to compare like with like",
+        VaekitWarning,
+        stacklevel=3,
+    )
 
 
 def scores_of(

@@ -16,7 +16,7 @@ from keras import ops
 from vaekit import data as data_lib
 from vaekit.data.tables import frame_parts, is_frame
 from vaekit.errors import InvalidArgument
-from vaekit.model.preprocessing import labels_as_numbers
+from vaekit.model import conditions
 
 __all__ = ["ArrayAPI"]
 
@@ -120,16 +120,12 @@ class ArrayAPI:
         return data_lib.fit_to_shape(x, self.data_shape)
 
     def condition_values(self, y):
-        """Labels as the condition values of a conditional model: text
-        labels mapped to its class names, numbers as they are."""
+        """Labels as the condition values of a conditional model (float32):
+        text labels mapped to its class names, numbers checked against its
+        classes (see `vaekit.model.conditions`)."""
         if y is None:
             return None
-        values, names = labels_as_numbers(y)
-        if names is not None:
-            from vaekit.model.inputs import class_indices
-
-            return class_indices(self, values, names)
-        return values.astype(np.float32)
+        return conditions.condition_values(self, y)
 
     def to_frame(self, x):
         """Rows of a table model (`(n, D)`, the data's units) as a pandas
@@ -181,7 +177,8 @@ class ArrayAPI:
     @property
     def class_names(self):
         """The class names of a model conditioned on class labels (the
-        training data's text labels, or "0", "1", ...), else None."""
+        training data's text labels, or its numbers: "0", "1", ...), else
+        None."""
         if self.num_classes is None:
             return None
         names = self.condition_transform.category_names
@@ -189,7 +186,8 @@ class ArrayAPI:
 
     def label_condition(self, label):
         """The condition value of one label given as text (a class name, a
-        class index, or a number for a numeric condition); None stays None.
+        class index for classes of text labels, or a number for a numeric
+        condition); None stays None.
 
         Raises:
             VaekitError: if the model is not conditional or does not know
@@ -200,22 +198,38 @@ class ArrayAPI:
         if not self.conditional:
             raise InvalidArgument("a label needs a conditional model")
         label = str(label)
-        classes = self.class_names
-        if classes is not None:
-            if label in classes:
-                return float(classes.index(label))
-            if label.lstrip("-").isdigit() and 0 <= int(label) < len(classes):
-                return float(label)
-            raise InvalidArgument(
-                f"label {label!r} is not a class of the model: use one of "
-                f"{', '.join(classes)} (or its index 0..{len(classes) - 1})"
-            )
-        try:
+        classes, values = self.class_names, conditions.class_values(self)
+        if classes is None:
+            try:
+                number = float(label)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                raise InvalidArgument(
+                    f"label {label!r}: the model's condition is a number; give "
+                    "a finite one"
+                )
+            return number
+        if label in classes:
+            return float(values[classes.index(label)])
+        by_index = np.array_equal(values, np.arange(len(classes)))
+        if by_index and label.lstrip("-").isdigit() and 0 <= int(label) < len(classes):
             return float(label)
-        except ValueError:
-            raise InvalidArgument(
-                f"label {label!r}: the model's condition is a number; give one"
-            ) from None
+        index = f" (or its index 0..{len(classes) - 1})" if by_index else ""
+        raise InvalidArgument(
+            f"label {label!r} is not a class of the model: use one of "
+            f"{', '.join(classes)}{index}"
+        )
+
+    def class_name_of(self, value):
+        """The class name of a condition value of a model conditioned on
+        classes (a label as outputs name it), else the value as text."""
+        values = conditions.class_values(self)
+        if values is not None:
+            hits = np.flatnonzero(values == np.float32(value))
+            if len(hits):
+                return self.class_names[hits[0]]
+        return conditions.class_name(value)
 
     def default_condition(self, n):
         """Conditions for `n` decoded codes when none is given: the classes
@@ -225,7 +239,7 @@ class ArrayAPI:
         if not self.conditional:
             return None
         if self.num_classes is not None:
-            return (np.arange(int(n)) % self.num_classes).astype("float32")
+            return conditions.class_values(self)[np.arange(int(n)) % self.num_classes]
         mean = keras.ops.convert_to_numpy(self.condition_transform.mean)
         return np.tile(mean.astype("float32"), (int(n), 1))
 

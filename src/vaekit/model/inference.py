@@ -48,8 +48,8 @@ class Inference:
     def _require_condition(condition):
         if condition is None:
             raise InvalidArgument(
-                "This conditional VAE needs the condition (labels) of every "
-                "example: pass condition=y"
+                "This conditional VAE needs the condition (label) of every "
+                "example, and none was given: give the labels of the data"
             )
 
     def posterior(self, x, training=False, condition=None):

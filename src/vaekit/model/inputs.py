@@ -15,8 +15,9 @@ import numpy as np
 from vaekit import data as data_lib
 from vaekit.data.tables import is_frame
 from vaekit.errors import DataError
+from vaekit.model.conditions import condition_values
 
-__all__ = ["Inputs", "class_indices", "read_inputs"]
+__all__ = ["Inputs", "class_indices", "named_labels", "read_inputs"]
 
 
 @dataclasses.dataclass
@@ -44,6 +45,11 @@ class Inputs:
     rows: object = None
     label_names: tuple | None = None
     name: str = "data"
+
+    @property
+    def labels(self):
+        """The labels as the data names them (see `named_labels`), or None."""
+        return named_labels(self.y, self.label_names)
 
 
 def _name(data):
@@ -97,7 +103,9 @@ def read_inputs(
                 f"the model is a conditional VAE: it needs the labels of data "
                 f"{name} (for a table, name its label column)"
             )
-        condition = class_indices(model, y, dataset.label_names, f"data {name}")
+        condition = class_indices(
+            model, y, dataset.label_names, f"the labels of data {name}"
+        )
     rows = dataset.rows if dataset.rows is not None and split != "test" else None
     return Inputs(
         x=x,
@@ -118,31 +126,23 @@ def _is_table(data):
 
 
 def class_indices(model, y, label_names=None, source="labels"):
-    """The labels `y` as a conditional model's condition values: text labels
-    (indices into `label_names`) mapped to the model's class names.
+    """The labels `y` as a conditional model's condition values: numbers
+    checked against its classes, text labels (indices into `label_names`)
+    mapped to its class names (see `vaekit.model.conditions`).
 
     Raises:
-        DataError: for a label the model does not know.
+        DataError: for a non-finite label, or one the model does not know.
     """
-    y = np.asarray(y)
-    classes = model.class_names
-    if label_names is not None:
-        if classes is None:
-            raise DataError(f"{source}: text labels, but model's condition is numeric")
-        unknown = sorted(set(label_names) - set(classes))
-        if unknown:
-            raise DataError(
-                f"{source}: label {unknown[0]!r} is not a class of the model "
-                f"(classes: {', '.join(classes)})"
-            )
-        lookup = np.array([classes.index(name) for name in label_names])
-        return lookup[y.astype(int)].astype(np.float32)
-    y = y.astype(np.float32)
-    if model.num_classes is not None:
-        bad = (y != np.round(y)) | (y < 0) | (y >= model.num_classes)
-        if bad.any():
-            raise DataError(
-                f"{source}: label {y[bad][0]:g} is not a class of the model "
-                f"(0..{model.num_classes - 1})"
-            )
-    return y
+    return condition_values(model, y, label_names, source)
+
+
+def named_labels(y, label_names=None):
+    """Labels as outputs show them: the names of labels given as indices
+    into `label_names` (an image folder's sub-folders, a table's text
+    labels), else the numbers as they are; None stays None."""
+    if y is None:
+        return None
+    y = np.asarray(y).reshape(-1)
+    if label_names is None:
+        return y
+    return np.asarray(label_names, dtype=object)[y.astype(np.int64)]

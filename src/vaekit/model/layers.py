@@ -118,6 +118,11 @@ class DataTransform(keras.layers.Layer):
             CSV files in the data's terms).
         category_names: Optional `[[name, ...], ...]`: the category strings
             of each categorical column, in the order of `categorical`.
+        category_values: Optional `[values or None, ...]`, in the order of
+            `categorical`: a column with values holds one of them (a
+            number, one-hot by equality in float32: the classes of numeric
+            labels) rather than a category index; its `inverse` gives the
+            value.
 
     Call arguments:
         inputs: Tensor of shape `(batch, *data_shape)`.
@@ -139,6 +144,7 @@ class DataTransform(keras.layers.Layer):
         categorical=(),
         column_names=None,
         category_names=None,
+        category_values=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -162,6 +168,7 @@ class DataTransform(keras.layers.Layer):
         self.category_names = (
             None if category_names is None else [list(c) for c in category_names]
         )
+        self.category_values = _category_values(category_values, self.categorical)
         self.numeric = [c for c in range(width) if c not in set(columns)]
         self.numeric_shape = (*self.data_shape[:-1], len(self.numeric))
         one_hot = sum(n for _, n in self.categorical)
@@ -223,9 +230,18 @@ class DataTransform(keras.layers.Layer):
     def call(self, inputs):
         x = ops.cast(inputs, self.compute_dtype)
         parts = [self.standardize(x)] if self.numeric else []
-        for column, n in self.categorical:
-            index = ops.cast(ops.round(x[:, column]), "int32")
-            parts.append(ops.one_hot(index, n, dtype=x.dtype))
+        for (column, n), values in zip(
+            self.categorical,
+            self.category_values or [None] * len(self.categorical),
+            strict=True,
+        ):
+            if values is None:
+                index = ops.cast(ops.round(x[:, column]), "int32")
+                parts.append(ops.one_hot(index, n, dtype=x.dtype))
+            else:  # one-hot by value, compared as float32 (as the data comes)
+                cell = ops.cast(inputs[:, column : column + 1], "float32")
+                hits = ops.equal(cell, np.asarray(values, "float32")[None, :])
+                parts.append(ops.cast(hits, x.dtype))
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
 
     def log_jacobian(self):
@@ -253,8 +269,12 @@ class DataTransform(keras.layers.Layer):
         index."""
         numeric, blocks = self.split_params(params)
         parts = [numeric * self.scale + self.mean] if numeric is not None else []
-        for logits in blocks:
+        for logits, values in zip(
+            blocks, self.category_values or [None] * len(blocks), strict=True
+        ):
             best = ops.argmax(logits, axis=-1)
+            if values is not None:
+                best = ops.take(np.asarray(values, "float32"), best)
             parts.append(ops.expand_dims(ops.cast(best, params.dtype), -1))
         if len(parts) == 1:
             return parts[0]
@@ -272,4 +292,30 @@ class DataTransform(keras.layers.Layer):
             "column_names": self.column_names,
             "category_names": self.category_names,
         }
+        if self.category_values is not None:  # files of older releases lack it
+            config["category_values"] = self.category_values
         return {**base_config, **config}
+
+
+def _category_values(values, categorical):
+    """The checked `category_values` of a `DataTransform` (None, or one
+    list of distinct finite floats or None per categorical column)."""
+    if values is None:
+        return None
+    values = [None if v is None else [float(x) for x in v] for v in values]
+    if len(values) != len(categorical) or any(
+        v is not None
+        and (
+            len(v) != n
+            or not np.all(np.isfinite(v))
+            or len(np.unique(np.asarray(v, "float32"))) != n
+        )
+        for v, (_, n) in zip(values, categorical, strict=False)
+    ):
+        raise checks.invalid(
+            "category_values",
+            "one list of n distinct finite numbers (distinct in float32) or None "
+            "per categorical column",
+            values,
+        )
+    return values

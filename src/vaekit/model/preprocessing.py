@@ -16,6 +16,11 @@ import numpy as np
 from vaekit import data as data_lib
 from vaekit.data.tables import frame_parts, is_frame
 from vaekit.errors import DataError, InvalidArgument
+from vaekit.model.conditions import (
+    CONDITIONS,
+    condition_transform,
+    labels_as_numbers,
+)
 from vaekit.model.layers import DataTransform
 
 __all__ = [
@@ -27,10 +32,6 @@ __all__ = [
     "labels_as_numbers",
     "training_array",
 ]
-
-# What a conditional model's labels are: "auto" (text or whole numbers >= 0
-# are classes, other numbers a numeric condition), "classes" or "numeric".
-CONDITIONS = ("auto", "classes", "numeric")
 
 
 def training_array(x):
@@ -78,60 +79,6 @@ def data_transform(x, columns=None, categories=None):
     return transform
 
 
-def labels_as_numbers(y):
-    """`(values, names)`: labels as float64 numbers, and, for text labels,
-    their class names (sorted; the values are their indices)."""
-    y = np.asarray(getattr(y, "to_numpy", lambda: y)()).reshape(-1)
-    if y.dtype.kind in "biuf":
-        values = y.astype(np.float64)
-        if not np.isfinite(values).all():
-            raise DataError("the labels hold NaN or infinite values")
-        return values, None
-    names = tuple(sorted({str(v) for v in y}))
-    index = {name: i for i, name in enumerate(names)}
-    return np.array([index[str(v)] for v in y], np.float64), names
-
-
-def condition_transform(y, kind="auto", label_names=None):
-    """The `DataTransform` of a conditional model's labels: classes `0..K-1`
-    (one-hot; `label_names` their names), or one standardised numeric
-    condition.
-
-    Args:
-        y: The training labels (numbers, or indices into `label_names`).
-        kind: One of `CONDITIONS`.
-        label_names: The class names of text labels, or None.
-
-    Raises:
-        DataError: for fewer than two classes, or labels that are not
-            classes when `kind="classes"`.
-    """
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    whole = bool(np.all(y == np.round(y)) and y.min() >= 0)
-    if kind == "classes" and not whole:
-        raise DataError("class labels must be whole numbers >= 0 (or text)")
-    if kind == "classes" or (kind == "auto" and (whole or label_names is not None)):
-        classes = int(y.max()) + 1
-        if label_names is not None:
-            classes = max(classes, len(label_names))
-        if classes < 2:
-            raise DataError(
-                "a conditional model needs at least two classes of labels; the "
-                f"training data has only label {int(y.max())}"
-            )
-        names = list(label_names) if label_names is not None else None
-        transform = DataTransform(
-            (1,),
-            categorical=[[0, classes]],
-            category_names=[names or [str(i) for i in range(classes)]],
-            name="condition_transform",
-        )
-    else:
-        transform = DataTransform((1,), name="condition_transform")
-    transform.adapt(y.reshape(-1, 1))
-    return transform
-
-
 def copy_transform(transform):
     """A second `DataTransform` with the same config and statistics (the
     decoder's own copy of the condition transform)."""
@@ -167,10 +114,12 @@ def init_output_bias(model, x, eps=1e-3):
     layer.bias.assign(np.log(p / (1 - p)).astype(layer.bias.dtype))
 
 
-def adapt(model, x, condition=None, label_names=None, schema=None):
+def adapt(model, x, condition=None, label_names=None, schema=None, copies=1):
     """What `VAE.adapt` does: fits the model's preprocessing to the training
     data `x` (and the labels `condition` of a conditional model), builds its
-    networks for them and attaches them to the model."""
+    networks for them and attaches them to the model. Networks whose
+    `copies` float32 copies of the weights cannot fit in memory are refused
+    before they are built (`vaekit.model.footprint`)."""
     x, columns, categories = training_array(x)
     if schema is not None and columns is None:
         columns, categories = _schema_parts(schema, x)
@@ -185,7 +134,7 @@ def adapt(model, x, condition=None, label_names=None, schema=None):
     else:
         data_lib.check_for_likelihood(x, "bernoulli", "the training data")
     condition_layer = _condition_layer(model, condition, label_names)
-    model._attach(*_build_networks(model, x, transform, condition_layer))
+    model._attach(*_build_networks(model, x, transform, condition_layer, copies))
     if model.output_bias == "data-mean" and model.likelihood == "bernoulli":
         init_output_bias(model, x)
 
@@ -218,16 +167,30 @@ def _condition_layer(model, condition, label_names=None):
         raise InvalidArgument(
             "A conditional VAE needs the labels of its training data: fit(x, y)."
         )
-    values, names = labels_as_numbers(condition)
-    return condition_transform(values, model.condition_kind, names or label_names)
+    name = getattr(condition, "name", None)  # a pandas Series: its column
+    source = "the labels" if name is None else f"label column {str(name)!r}"
+    values, names = labels_as_numbers(condition, source)
+    return condition_transform(
+        values, model.condition_kind, names or label_names, source
+    )
 
 
-def _build_networks(model, x, transform, condition):
-    """The encoder and decoder `adapt` builds from the model's settings."""
+def _build_networks(model, x, transform, condition, copies=1):
+    """The encoder and decoder `adapt` builds from the model's settings,
+    once their weights are known to fit in memory."""
+    from vaekit.model.footprint import check_model_fits
     from vaekit.model.networks import build_decoder, build_encoder
 
     settings = model.network_settings
     shape = tuple(x.shape[1:])
+    check_model_fits(
+        transform.model_shape if transform else shape,
+        settings["hidden_dims"],
+        settings["latent_dim"],
+        settings["architecture"],
+        0 if condition is None else math.prod(condition.model_shape),
+        copies,
+    )
     seed = model.seed
     encoder = build_encoder(
         shape, **settings, seed=seed, transform=transform, condition=condition

@@ -4,9 +4,20 @@ own loader with `safe_mode=True`.
 Keras finds vaekit's classes by their registered names (`vaekit>VAE`), not
 by module paths, so files saved by earlier releases, whose classes lived in
 other modules, load too.
+
+Keras unpacks an archive of more than three members into a folder of
+`tempfile.mkdtemp()`, and leaves it behind when unpacking fails (a full
+disk). So Keras loads with Python's temporary folder pointed at a folder
+of vaekit's own (inside the usual one), removed with all it holds
+afterwards, whatever happened; loads are serialized while it is pointed
+there.
 """
 
+import contextlib
 import os
+import shutil
+import tempfile
+import threading
 
 import keras
 
@@ -16,6 +27,22 @@ from vaekit.model.vae import VAE
 
 __all__ = ["load_model"]
 
+_TEMPORARY = threading.Lock()
+
+
+@contextlib.contextmanager
+def _own_temporary_folder():
+    """Points `tempfile` at a new folder for the duration, then removes it
+    with whatever it holds and restores the previous setting."""
+    with _TEMPORARY:
+        folder = tempfile.mkdtemp(prefix="vaekit-load-")
+        previous, tempfile.tempdir = tempfile.tempdir, folder
+        try:
+            yield folder
+        finally:
+            tempfile.tempdir = previous
+            shutil.rmtree(folder, ignore_errors=True)
+
 
 def load_model(path):
     """Loads a vaekit model with Keras' `safe_mode=True`.
@@ -23,7 +50,10 @@ def load_model(path):
     Before Keras reads anything, `vaekit.archive.check_archive` refuses an
     archive unless it names only Keras' own layers, initializers,
     optimizers, schedules, dtype policies and activations and vaekit's
-    classes, and no member path leaves the archive.
+    classes, no member path leaves the archive, and its sizes are bounded
+    (no decompression bomb, nothing beyond memory or the temporary
+    folder's free space). Whatever Keras unpacks is removed afterwards,
+    also when loading fails.
 
     Args:
         path: A `.keras` file, or a `VAE` (returned as it is).
@@ -34,7 +64,8 @@ def load_model(path):
     Raises:
         ModelFileError: if the file is missing, is not a `.keras` archive,
             holds code (a `Lambda` layer, a serialized function) or classes
-            vaekit does not know, or is not a vaekit VAE.
+            vaekit does not know, is too large to unpack, cannot be unpacked
+            (a full disk), or is not a vaekit VAE.
     """
     if isinstance(path, VAE):
         return path
@@ -42,7 +73,8 @@ def load_model(path):
     check_model_file(path)
     check_archive(path)
     try:
-        model = keras.saving.load_model(path, safe_mode=True)
+        with _own_temporary_folder():
+            model = keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types; all mean "cannot load"
         message = " ".join(str(exc).split())
         if "lambda" in message.lower() or "safe_mode" in message:

@@ -21,7 +21,8 @@ def encode(model, data, label_column=None, split="all", missing="error"):
 
     Returns:
         A dict: `z_mean` and `z_log_var` (numpy, `(n, latent_dim)`), `rows`
-        (each example's place among the data's rows) and `split`.
+        (each example's place among the data's rows), `labels` (as the data
+        names them, see `Inputs.labels`; None without labels) and `split`.
     """
     model = load_model(model)
     inputs = read_inputs(model, data, label_column, split, missing)
@@ -30,6 +31,7 @@ def encode(model, data, label_column=None, split="all", missing="error"):
         "z_mean": z_mean,
         "z_log_var": z_log_var,
         "rows": inputs.rows,
+        "labels": inputs.labels,
         "split": inputs.split,
     }
 

@@ -10,20 +10,30 @@ import warnings
 
 import numpy as np
 
+from vaekit import claims, io, runs
 from vaekit import data as data_lib
-from vaekit import io, runs
 from vaekit.config import to_toml
-from vaekit.errors import InvalidArgument, VaekitWarning
+from vaekit.errors import InvalidArgument, RunFolderError, VaekitWarning
 from vaekit.evaluation.diagnostics import DIAGNOSTIC_EXAMPLES
 from vaekit.training import callbacks as cbs
 from vaekit.training.batches import TrainingBatches
-from vaekit.training.build import build_model
+from vaekit.training.build import build_model, check_model_memory, learning_rate
 from vaekit.training.checkpoint import load_checkpoint
 from vaekit.training.distribution import distribute
 
-__all__ = ["Launch", "Session", "setup"]
+__all__ = ["INCOMPLETE_TEXT", "Launch", "Session", "setup"]
 
 logger = logging.getLogger("vaekit")
+
+# RUN/INCOMPLETE (see vaekit.runs.INCOMPLETE), from the start of training
+# until the last file of its final phase is written.
+INCOMPLETE_TEXT = (
+    "vaekit train has not completed this run: it is training, or it was "
+    "interrupted, diverged or failed, so the files beside this one may be "
+    "missing or from different stages of the run (a model without its "
+    "pictures or scores). `vaekit train --resume RUN` continues it from its "
+    "checkpoint and completes it.\n"
+)
 
 
 @dataclasses.dataclass
@@ -70,9 +80,9 @@ class Session:
 
 
 def _run_folder(config, output, overwrite, resume, launch):
-    """The run folder, claimed first of all (before any data is read):
-    `resume`, a new or replaced `output`, or, for a process other than 0 of
-    a data-parallel run, a temporary folder (its `scratch`)."""
+    """The run folder, claimed once the data is read and the model known to
+    fit: `resume`, a new or replaced `output`, or, for a process other than
+    0 of a data-parallel run, a temporary folder (its `scratch`)."""
     if launch.given() and not config.distribute:
         raise InvalidArgument(
             "coordinator, num_processes and process_id need distribute"
@@ -82,7 +92,7 @@ def _run_folder(config, output, overwrite, resume, launch):
         return scratch.name, scratch
     if resume is not None:
         return os.fspath(resume), None
-    return runs.claim(output, overwrite), None
+    return claims.claim(output, overwrite), None
 
 
 def _batch_size(requested, n):
@@ -155,21 +165,100 @@ def setup(
     verbose="auto",
     launch=None,
 ):
-    """Claims the run folder, loads and splits the data, builds the model
-    and its callbacks, and restores the checkpoint of a resumed run.
+    """Loads and splits the data, checks that the model fits in memory,
+    claims the run folder, builds the model and its callbacks, and restores
+    the checkpoint of a resumed run.
 
     Raises:
         VaekitError: for a bad folder, bad data, or a model that cannot be
             built for it.
     """
     launch = launch or Launch()
+    # The data is read, and the model's size checked against memory, before
+    # the folder is touched: a refused start leaves it as it was. An output
+    # that would be refused is refused first, before the data is read.
+    if resume is None:
+        claims.check_output(output, overwrite)
+    data = data_lib.run_data(config, dataset)
+    check_model_memory(config, data[1].train[0].shape[1:])
     run, scratch = _run_folder(config, output, overwrite, resume, launch)
     try:
-        return _setup(config, run, scratch, resume, dataset, verbose, launch)
+        return _setup(config, run, scratch, resume, data, verbose, launch)
     except BaseException:
         if resume is None and scratch is None:
-            runs.release(run)
+            claims.release(run)
         raise
+
+
+def _learning_rate(config, steps, step):
+    """The learning rate of `config`'s schedule at optimizer step `step`."""
+    schedule = learning_rate(config, steps)
+    return float(schedule(step)) if callable(schedule) else float(schedule)
+
+
+def _resume_start(config, run, meta, steps, early):
+    """Where a resumed run starts, `(epoch, step)`, from its checkpoint's
+    `meta`; says (logs) what the run will do, and refuses a resume that
+    would do nothing.
+
+    Raises:
+        InvalidArgument: if the run has trained more epochs than `config`
+            asks for, or stopped early and is asked for more.
+        RunFolderError: if the checkpoint's step does not fit the data.
+    """
+    epoch, step = meta["epoch"], meta["step"]
+    if step >= steps:
+        raise RunFolderError(
+            f"checkpoint {runs.path(run, runs.CHECKPOINT)!r} is at step {step} of "
+            f"an epoch of {steps} steps (its meta 'step'): it is not a checkpoint "
+            "of this run's data; train a new run"
+        )
+    done = epoch + (step > 0)
+    if config.epochs < done:
+        steps_done = f" and {step} steps" if step else ""
+        raise InvalidArgument(
+            f"run {run!r} has trained {epoch} epochs{steps_done}, more than "
+            f"epochs={config.epochs}: epochs is the run's total number of epochs, "
+            f"so pass {done} or more"
+        )
+    previous = (runs.read_config(run, missing_ok=True) or {}).get("epochs")
+    if early is not None and early.stopped and config.epochs > epoch:
+        raise InvalidArgument(
+            f"run {run!r} stopped early after epoch {epoch} (no better val_loss "
+            f"in {early.patience} epochs), so more epochs would train nothing: "
+            "start a new run with a larger early_stopping instead"
+        )
+    if epoch == config.epochs:
+        logger.info(
+            "run %s has trained all its %d epochs: redoing its final phase (model, "
+            "metrics, pictures, report and training scores)",
+            run,
+            epoch,
+        )
+        return epoch, step
+    text = f"resuming run {run} at epoch {epoch + 1} of {config.epochs}"
+    if previous is not None and previous != config.epochs:
+        text += _schedule_change(config, previous, steps, epoch * steps + step)
+    logger.info("%s", text)
+    return epoch, step
+
+
+def _schedule_change(config, previous, steps, at):
+    """What a resumed run's new number of epochs does to its learning rate:
+    a schedule spans the run's epochs, so the rest of the run follows the
+    schedule of a run of the new length (a finished cosine, at 0, rises
+    again). Returns the text of the log line, or ""."""
+    if config.lr_schedule != "cosine" and not config.warmup_epochs:
+        return ""
+    now = _learning_rate(config, steps, at)
+    before = _learning_rate(config.replace(epochs=previous), steps, at)
+    end = _learning_rate(config, steps, config.epochs * steps)
+    return (
+        f"; its learning-rate schedule ({config.lr_schedule}) now spans "
+        f"{config.epochs} epochs, not {previous}: the learning rate is {now:.3g} "
+        f"now (it was {before:.3g} on the old schedule) and {end:.3g} at epoch "
+        f"{config.epochs}"
+    )
 
 
 def _batches(config, splits, batch_size, pad_to, process):
@@ -198,8 +287,8 @@ def _batches(config, splits, batch_size, pad_to, process):
     return batches, validation
 
 
-def _setup(config, run, scratch, resume, dataset, verbose, launch):
-    dataset, splits = data_lib.run_data(config, dataset)
+def _setup(config, run, scratch, resume, data, verbose, launch):
+    dataset, splits = data
     x_train, y_train = splits.train
     y_train = y_train if config.conditional else None
     batch_size = _batch_size(config.batch_size, len(x_train))
@@ -219,11 +308,14 @@ def _setup(config, run, scratch, resume, dataset, verbose, launch):
     )
     start = (0, 0)
     if resume is not None:
-        meta, arrays = load_checkpoint(resume, model)
+        meta, arrays = load_checkpoint(resume, model, required=("epoch", "step"))
         checkpoint.restore(meta, arrays)
-        start = (meta.get("epoch", 0), meta.get("step", 0))
+        start = _resume_start(config, run, meta, steps, early)
+    io.write_text(runs.path(run, runs.INCOMPLETE), INCOMPLETE_TEXT)
     io.write_text(runs.path(run, runs.CONFIG), to_toml(config))
     batches, validation = _batches(config, splits, batch_size, pad_to, process)
+    # What was read, once the run is sure to start: before any training.
+    logger.info("%s", dataset.summary())
     logger.info("run folder: %s", run)
     return Session(
         config,

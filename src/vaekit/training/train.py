@@ -7,7 +7,9 @@ one history row per epoch, a checkpoint after every epoch (see
 pictures, the report and the training split's anomaly scores.
 """
 
+import contextlib
 import logging
+import os
 import sys
 
 import keras
@@ -15,7 +17,7 @@ import numpy as np
 
 from vaekit import data as data_lib
 from vaekit import io, runs
-from vaekit.errors import TrainingDiverged
+from vaekit.errors import RunFolderError, TrainingDiverged
 from vaekit.evaluation import evaluate, scores_of
 from vaekit.model import load_model
 from vaekit.training import callbacks as cbs
@@ -61,7 +63,7 @@ def train(
         output: The run folder (default `runs/<timestamp>`), claimed before
             anything else is done.
         overwrite: Replace an existing run folder (only one vaekit made, and
-            only its own files; see `vaekit.runs.claim`).
+            only its own files; see `vaekit.claims.claim`).
         verbose: Keras' `fit` verbosity; `"auto"`: a progress bar on a
             terminal, else Keras' one line per epoch.
         dataset: An already loaded `vaekit.data.Dataset`, a DataFrame or an
@@ -85,7 +87,13 @@ def train(
         TrainingInterrupted: on SIGINT/SIGTERM.
     """
     if dataset is not None and not isinstance(dataset, data_lib.Dataset):
-        dataset = data_lib.load(dataset, config.label_column, config.columns)
+        dataset = data_lib.load(
+            dataset,
+            config.label_column,
+            config.columns,
+            config.missing,
+            **data_lib.table_options(config),
+        )
     launch = Launch(coordinator, num_processes, process_id)
     session = setup(config, output, overwrite, resume, dataset, verbose, launch)
     with SignalGuard() as signals:
@@ -155,6 +163,7 @@ def fit(session, signals):
         raise TrainingInterrupted(stop.signum, run, stop.epoch, stop.step) from None
     except cbs.Diverged as bad:
         meta, _ = load_checkpoint(run, model)
+        _remove_results(run)  # of an earlier final phase: not this model's
         io.save_model(model, runs.path(run, runs.MODEL))
         raise TrainingDiverged(
             f"training diverged: the loss became NaN or infinite in epoch "
@@ -166,13 +175,20 @@ def fit(session, signals):
 
 def finish(session, signals):
     """Saves the trained model (the best weights with early stopping), then
-    writes the held-out metrics, the pictures, the report and the training
-    scores. Returns `(run, metrics)`."""
+    writes the held-out metrics, the pictures, the training scores and the
+    report. Returns `(run, metrics)`.
+
+    What an earlier final phase of the run wrote is removed first, and the
+    run stays marked `INCOMPLETE` until the last file is written: a final
+    phase that fails leaves a run marked incomplete, never a new model
+    beside the old pictures and scores (`vaekit train --resume` redoes it).
+    """
     # Training is complete and checkpointed: from here a signal stops at
     # once, and a resume redoes only the final save and evaluation.
     signals.at_once()
     model, run, config = session.model, session.run, session.config
     try:
+        _remove_results(run)
         if session.early_stopping is not None:
             session.early_stopping.restore_best(model)
         io.save_model(model, runs.path(run, runs.MODEL))
@@ -184,12 +200,44 @@ def finish(session, signals):
                 return None, {}
             model = load_model(runs.path(run, runs.MODEL))
         metrics = _evaluate(session, model)
-        write_run_pictures(run, model, *session.splits.evaluation)
-        write_report(run)
+        write_run_pictures(
+            run,
+            model,
+            *session.splits.evaluation,
+            label_names=session.splits.label_names,
+        )
         _write_train_scores(session, model)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(runs.path(run, runs.INCOMPLETE))
+        write_report(run)
     except Stop as stop:
         raise TrainingInterrupted(stop.signum, run, config.epochs, 0) from None
     return run, metrics
+
+
+def _remove_results(run):
+    """Removes what a final phase writes besides the model (metrics,
+    training scores, report, vaekit's own pictures), so that a final phase
+    that fails cannot leave the old ones beside a new model. Files of
+    others in `RUN/plots/` stay.
+
+    Raises:
+        RunFolderError: if `RUN/plots` is a link or not a folder (vaekit
+            draws only into a folder of the run's own).
+    """
+    for name in (runs.METRICS, runs.TRAIN_SCORES, runs.REPORT):
+        if runs.is_own(run, name, (name,)):
+            os.remove(runs.path(run, name))
+    plots = runs.path(run, runs.PLOTS)
+    if os.path.islink(plots) or (os.path.lexists(plots) and not os.path.isdir(plots)):
+        raise RunFolderError(
+            f"{plots!r} is a link or a file, not a folder of the run's own, and "
+            "vaekit draws only into its own folder: remove it, then resume"
+        )
+    if os.path.isdir(plots):
+        for name in os.listdir(plots):
+            if runs.is_own(plots, name, runs.OWN_PICTURES):
+                os.remove(os.path.join(plots, name))
 
 
 def _evaluate(session, model):

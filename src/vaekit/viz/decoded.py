@@ -46,13 +46,15 @@ def sample_grid(
     n = checks.integer(n, "n")
     temperature = checks.number(temperature, "temperature", minimum=0)
     model = load_model(model)
+    named = ""
     if label is not None:
         condition = model.label_condition(label)
+        named = f", label {model.class_name_of(condition)}"
     samples = model.sample(n, seed=seed, temperature=temperature, condition=condition)
     if not is_image_shape(model.data_shape):
         return vector_heatmaps(
             [("decoded samples", samples, "sample")],
-            title=f"{n} samples from the prior (temperature {temperature:g})",
+            title=f"{n} samples from the prior (temperature {temperature:g}{named})",
         )
     return image_grid(samples, ncols)
 
@@ -159,10 +161,12 @@ def manifold(
         condition = model.label_condition(label)
     z = layout["z"]
     n_rows, n_cols, dims = z.shape
-    labels = None
+    labels, named = None, ""
     if model.conditional:
         if condition is None:
             condition = model.default_condition(1)
+        if np.size(condition) == 1:
+            named = f", label {model.class_name_of(np.ravel(condition)[0])}"
         labels = np.repeat(
             np.asarray(condition, np.float32).reshape(1, -1), n_rows * n_cols, axis=0
         )
@@ -177,7 +181,7 @@ def manifold(
             (f"moving z[{unit}]", unit_rows, "value of the unit")
             for unit, unit_rows in zip(layout["units"], decoded, strict=True)
         ],
-        title="decoded means along latent traversals (other units at 0)",
+        title=f"decoded means along latent traversals (other units at 0{named})",
         value_range=display_range(decoded),
         row_labels=[f"{v:.2f}" for v in layout["values"]],
     )
@@ -217,10 +221,10 @@ def interpolation(
     if model.conditional:
         if condition is None:
             raise InvalidArgument(
-                "A conditional model needs the labels (y_from, y_to) of the two "
-                "examples: pass condition"
+                "A conditional model needs the labels of the two examples, and "
+                "none were given: give the labels of the data"
             )
-        condition = np.asarray(condition, np.float32).reshape(2, -1)
+        condition = model.condition_values(condition).reshape(2, -1)
         first = condition[:1] if path_condition is None else path_condition
         path = np.repeat(np.asarray(first, np.float32).reshape(1, -1), steps, axis=0)
     z_mean, _ = model.encode(pair, condition=condition)

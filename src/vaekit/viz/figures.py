@@ -30,7 +30,6 @@ def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
-    """`matplotlib.pyplot` with the Agg backend (no screen needed)."""
     import matplotlib.pyplot as plt
 
     return plt
@@ -42,8 +41,9 @@ def examples(
     """`(model, x, y, condition)`: a model (a `VAE` or a `.keras` path) and
     its examples, from `data` given as an array (with its labels `y` and a
     conditional model's `condition`, default `y`) or as a spec or DataFrame
-    read by `vaekit.model.inputs.read_inputs` (the labels its own; with
-    `label_column`, `split` and `missing`)."""
+    read by `vaekit.model.inputs.read_inputs` (the labels its own, named as
+    the data names them, see `Inputs.labels`; with `label_column`, `split`
+    and `missing`)."""
     model = load_model(model)
     if isinstance(data, np.ndarray) or isinstance(data, (list, tuple)):
         x = data_lib.fit_to_shape(data, model.data_shape)
@@ -51,7 +51,7 @@ def examples(
             condition = model.condition_values(y)
         return model, x, y, condition
     inputs = read_inputs(model, data, label_column, split, missing)
-    return model, inputs.x, inputs.y if y is None else y, inputs.condition
+    return model, inputs.x, inputs.labels if y is None else y, inputs.condition
 
 
 def vector_heatmaps(
@@ -109,10 +109,14 @@ def _categorical(y, max_classes=20):
     return len(np.unique(y)) <= max_classes
 
 
+def _is_text(y):
+    return np.asarray(y).dtype.kind in "OUS"
+
+
 def label_text(value):
     """A label as legends and captions show it: `3`, not `3.0`."""
     value = value.item() if hasattr(value, "item") else value
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
 
@@ -188,8 +192,9 @@ def latent_scatter(
     Two latent units are drawn as they are; more are projected on the first
     two principal components of the `z_mean`s (the axes say so, with the
     share of variance each explains); one unit is drawn against a seeded
-    vertical jitter. Integer labels with at most 20 classes get a legend,
-    other labels a colour bar.
+    vertical jitter. Labels with at most 20 classes (text, an image
+    folder's class names, or whole numbers) get a legend naming them, other
+    labels a colour bar.
 
     The points are one scatter collection in the order of the examples:
     `fig.axes[0].collections[0].get_offsets()` are the encoder's outputs
@@ -200,7 +205,8 @@ def latent_scatter(
         data: Examples, `(n, *model.data_shape)`, or a spec or DataFrame
             (see `examples`, which takes `label_column`, `split` and
             `missing`; their labels colour the points).
-        y: Optional labels of an array's examples, `(n,)`.
+        y: Optional labels of an array's examples, `(n,)`: numbers or
+            class names.
         title: Figure title (default: says what is drawn).
         condition: The labels a conditional model encodes an array with
             (default: `y`).
@@ -229,16 +235,21 @@ def latent_scatter(
     elif _categorical(y):
         _legend(ax, plt, points, y, size)
     else:
+        # Many text labels: coloured by their place in the sorted names.
+        text = _is_text(y)
+        colour = np.unique(y, return_inverse=True)[1] if text else y
         artist = ax.scatter(
             points[:, 0],
             points[:, 1],
-            c=y.astype(np.float64),
+            c=np.asarray(colour, np.float64).reshape(-1),
             cmap="viridis",
             s=size,
             alpha=0.8,
             linewidths=0,
         )
-        fig.colorbar(artist, ax=ax, label="label")
+        fig.colorbar(
+            artist, ax=ax, label="label (place in sorted order)" if text else "label"
+        )
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.set_title(title or f"z_mean of {n} examples: {what}")

@@ -77,6 +77,7 @@ figure img.pixels { image-rendering: pixelated; }
 figcaption { color: #444; font-size: 0.92em; max-width: 60em; }
 figcaption b { color: #222; }
 .columns { display: flex; flex-wrap: wrap; gap: 2em; }
+.incomplete { background: #fff3cd; border: 1px solid #e0c36c; padding: 0.5em; }
 """
 
 
@@ -150,24 +151,57 @@ def _history_pairs(run):
     return pairs
 
 
-def _pictures(run):
-    """`(path, title, caption, pixels)` of every picture in `RUN/plots/`, in the
-    order of `plots/index.json`, then of `_ORDER`, then alphabetical."""
+def _text(value, default):
+    """A title or caption of `plots/index.json`: its text, or `default` for
+    anything else (a hand-edited number, a list, null)."""
+    return value if isinstance(value, str) and value else default
+
+
+def _index_entries(run, present):
+    """The usable entries of `plots/index.json` by file name: dicts naming a
+    present picture; bad fields are left to the defaults."""
+    pictures = runs.read_plots_index(run).get("pictures", [])
+    if not isinstance(pictures, list):
+        return {}
+    return {
+        e["file"]: e
+        for e in pictures
+        if isinstance(e, dict)
+        and isinstance(e.get("file"), str)
+        and e["file"] in present
+    }
+
+
+def _inside(path, folder):
+    """Whether `path`, links resolved, is inside `folder`."""
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([real, root]) == root
+
+
+def _picture_files(run):
+    """The pictures of `RUN/plots/`: regular files of a known kind, not
+    links, inside the run folder (a link to a file elsewhere is never
+    embedded: the report of a run may be mailed)."""
     folder = runs.path(run, runs.PLOTS)
-    if not os.path.isdir(folder):
+    if not os.path.isdir(folder) or not _inside(folder, run):
         return []
-    present = sorted(
+    return sorted(
         name
         for name in os.listdir(folder)
         if os.path.splitext(name)[1].lower() in _MIME_TYPES
         and not name.startswith(".")
+        and not os.path.islink(os.path.join(folder, name))
         and os.path.isfile(os.path.join(folder, name))
+        and _inside(os.path.join(folder, name), run)
     )
-    entries = {
-        e["file"]: e
-        for e in runs.read_plots_index(run).get("pictures", [])
-        if isinstance(e, dict) and e.get("file") in present
-    }
+
+
+def _pictures(run):
+    """`(path, title, caption, pixels)` of every picture in `RUN/plots/`, in the
+    order of `plots/index.json`, then of `_ORDER`, then alphabetical."""
+    folder = runs.path(run, runs.PLOTS)
+    present = _picture_files(run)
+    entries = _index_entries(run, present)
 
     def rank(name):
         if name in entries:
@@ -178,13 +212,14 @@ def _pictures(run):
     out = []
     for name in sorted(present, key=rank):
         entry = entries.get(name, {})
-        title = entry.get("title") or os.path.splitext(name)[0].replace("_", " ")
+        title = _text(entry.get("title"), os.path.splitext(name)[0].replace("_", " "))
+        pixels = entry.get("pixels", False)
         out.append(
             (
                 os.path.join(folder, name),
                 title,
-                entry.get("caption", ""),
-                bool(entry.get("pixels", False)),
+                _text(entry.get("caption"), ""),
+                pixels if isinstance(pixels, bool) else False,
             )
         )
     return out
@@ -282,6 +317,14 @@ def build_report(run):
         f'<p class="meta">Report written {stamp} by vaekit {__version__}. '
         "Every picture is embedded in this file.</p>",
     ]
+    if os.path.isfile(runs.path(run, runs.INCOMPLETE)):
+        parts.append(
+            f'<p class="incomplete"><b>This run is incomplete</b> (it holds '
+            f"<code>{runs.INCOMPLETE}</code>): it is training, or it was "
+            "interrupted, diverged or failed, so what this page shows may be "
+            "missing or partial. <code>vaekit train --resume "
+            f"{html.escape(run)}</code> completes it.</p>"
+        )
     parts += _metrics_section(run)
     parts += _pictures_section(run)
     parts += _config_section(run, name)

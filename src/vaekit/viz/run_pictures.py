@@ -13,6 +13,7 @@ from vaekit.evaluation.diagnostics import (
     COLLAPSE_KL,
     DIAGNOSTIC_EXAMPLES,
 )
+from vaekit.model.inputs import named_labels
 from vaekit.viz.curves import kl_per_unit, training_curves, unit_kl_columns
 from vaekit.viz.decoded import (
     interpolation,
@@ -165,7 +166,9 @@ def _decoded_pictures(model, x, y, labels, n_pairs):
     )
 
 
-def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pairs=16):
+def write_run_pictures(
+    run, model, x=None, y=None, grid=15, n_samples=64, n_pairs=16, label_names=None
+):
     """Draws every picture that fits the data into `RUN/plots/`, with an
     `index.json` of titles and captions that `vaekit.viz.report` reads.
 
@@ -182,6 +185,9 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
         grid: Tiles per row of the manifold.
         n_samples: Number of prior samples.
         n_pairs: Number of reconstructed examples.
+        label_names: The class names of labels `y` given as their indices
+            (an image folder's sub-folders, a table's text labels): the
+            pictures name the labels by them.
 
     Returns:
         The list of index entries: dicts with `file`, `title`, `caption`
@@ -189,7 +195,9 @@ def write_run_pictures(run, model, x=None, y=None, grid=15, n_samples=64, n_pair
     """
     folder = runs.path(run, runs.PLOTS)
     x, y, has_data = _held_out(model, x, y)
-    labels = y if model.conditional and has_data else None
+    # The pictures name the labels; the model takes their condition values.
+    y = named_labels(y, label_names)
+    labels = model.condition_values(y) if model.conditional and has_data else None
     pictures = list(_history_pictures(runs.read_history(run)))
     if has_data:
         pictures.append(_latent_picture(model, x, y))
@@ -231,4 +239,4 @@ def redraw_pictures(run):
     config = runs.load_config(run)
     model = load_model(runs.path(run, runs.MODEL))
     _, splits = data_lib.run_data(config)
-    write_run_pictures(run, model, *splits.evaluation)
+    write_run_pictures(run, model, *splits.evaluation, label_names=splits.label_names)
