@@ -1,0 +1,342 @@
+"""scikit-learn estimators: a VAE as an outlier detector and as a
+transformer, for tables (pandas DataFrames, text columns included) and
+arrays, inside `Pipeline`, `GridSearchCV`, `clone` and `joblib`.
+
+Both train the recipe of a preset (`"tabular"` by default: the same model
+and training as `vaekit train --preset tabular`); a parameter left at None
+takes the preset's value, and one set replaces it. They train on every row
+given to `fit` (the preset's validation split draws only its loss curve).
+
+`VAEOutlierDetector` follows scikit-learn's detectors (`IsolationForest`,
+`LocalOutlierFactor`): `score_samples` is higher for more normal rows (the
+importance-weighted estimate of log p(x), in nats), `decision_function` is
+negative for outliers, and `predict` gives 1 for inliers and -1 for
+outliers, the `contamination` fraction of the training rows being
+outliers. The importance samples of a row are drawn from a generator
+seeded by the estimator's `seed` and the row's values, so that a row gets
+the same score whatever rows it is scored with, in whatever order.
+"""
+
+import hashlib
+import math
+import os
+import tempfile
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    OutlierMixin,
+    TransformerMixin,
+)
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from vaekit import config as config_lib
+from vaekit.data.tables import is_frame
+from vaekit.model.saving import load_model
+from vaekit.training.batches import TrainingBatches
+from vaekit.training.build import build_model
+
+__all__ = ["VAEOutlierDetector", "VAETransformer"]
+
+# The settings an estimator's parameters name, as Config fields.
+_SETTINGS = (
+    "latent_dim",
+    "hidden_dims",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "beta",
+    "likelihood",
+    "decoder_std",
+)
+# Rows per forward pass when scoring or encoding.
+_BATCH = 256
+
+
+def _row_noise(x, k, latent_dim, seed):
+    """Standard normal noise `(k, n, latent_dim)` whose slice for a row
+    depends only on `seed` and the row's values."""
+    noise = np.empty((k, len(x), latent_dim), np.float32)
+    for i, row in enumerate(np.ascontiguousarray(x, np.float32)):
+        digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
+        rng = np.random.default_rng([seed, int.from_bytes(digest, "little")])
+        noise[:, i] = rng.standard_normal((k, latent_dim), np.float32)
+    return noise
+
+
+def _in_fixed_batches(x, function, batch=_BATCH):
+    """`function` over the rows of `x` in batches of exactly `batch` rows
+    (the last padded with zeros): a row's result then does not depend on
+    the rows computed beside it, as float32 kernels of other shapes would
+    make it (by a few units in the last place). Returns float64."""
+    x = np.asarray(x, np.float32)
+    out = []
+    for start in range(0, len(x), batch):
+        rows = x[start : start + batch]
+        padded = np.zeros((batch, *x.shape[1:]), np.float32)
+        padded[: len(rows)] = rows
+        out.append(np.asarray(function(padded), np.float64)[: len(rows)])
+    return np.concatenate(out)
+
+
+class _VAEEstimator(BaseEstimator):
+    """What both estimators share: the parameters, checking the input,
+    training the model, and pickling it with its weights."""
+
+    def __init__(
+        self,
+        latent_dim=None,
+        hidden_dims=None,
+        epochs=None,
+        batch_size=None,
+        learning_rate=None,
+        beta=None,
+        likelihood=None,
+        decoder_std=None,
+        preset="tabular",
+        seed=0,
+        verbose=0,
+        jit_compile="auto",
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.beta = beta
+        self.likelihood = likelihood
+        self.decoder_std = decoder_std
+        self.preset = preset
+        self.seed = seed
+        self.verbose = verbose
+        self.jit_compile = jit_compile
+
+    def _config(self):
+        """The preset's settings with the parameters that are set."""
+        overrides = {name: getattr(self, name) for name in _SETTINGS}
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if "hidden_dims" in overrides:
+            overrides["hidden_dims"] = [int(d) for d in overrides["hidden_dims"]]
+        overrides["seed"] = self.seed
+        return config_lib.resolve(preset=self.preset, overrides=overrides)
+
+    def _input(self, X, reset):
+        """`X` as the model takes it: a DataFrame with text columns as it is
+        (its names checked), anything else validated as a float array.
+        Training needs two rows at least, anything else one."""
+        minimum = 2 if reset else 1
+        if is_frame(X) and not all(
+            getattr(dtype, "kind", "O") in "biuf" for dtype in X.dtypes
+        ):
+            names = np.asarray([str(c) for c in X.columns], dtype=object)
+            if reset:
+                self.feature_names_in_ = names
+                self.n_features_in_ = len(names)
+            elif list(names) != list(self.feature_names_in_):
+                raise ValueError(
+                    "The feature names should match those that were passed "
+                    f"during fit: {list(self.feature_names_in_)}; got {list(names)}"
+                )
+            if len(X) < minimum:
+                raise ValueError(
+                    f"Found {len(X)} row(s); a minimum of {minimum} is required."
+                )
+            return X
+        return validate_data(
+            self, X, reset=reset, dtype=np.float32, ensure_min_samples=minimum
+        )
+
+    def _fit_model(self, X):
+        X = self._input(X, reset=True)
+        config = self._config()
+        batch_size = min(config.batch_size, len(X))
+        steps = math.ceil(len(X) / batch_size)
+        model = build_model(
+            config, X, steps_per_epoch=steps, jit_compile=self.jit_compile
+        )
+        batches = TrainingBatches(model.as_array(X), batch_size, seed=config.seed)
+        model.fit(batches, epochs=config.epochs, shuffle=False, verbose=self.verbose)
+        self.model_ = model
+        self.latent_dim_ = model.latent_dim
+        self._frame = is_frame(X)
+        return X
+
+    def _outputs(self, rows):
+        """Rows in the data's units: a DataFrame for a model of a table
+        given as one, else a float64 array."""
+        if self._frame:
+            return self.model_.to_frame(rows)
+        return np.asarray(rows, np.float64).reshape(len(rows), -1)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if "model_" in state:
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.keras")
+                state["model_"].save(path)
+                with open(path, "rb") as handle:
+                    state["model_"] = handle.read()
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "model.keras")
+                with open(path, "wb") as handle:
+                    handle.write(state["model_"])
+                state["model_"] = load_model(path)
+        self.__dict__.update(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
+
+class VAEOutlierDetector(OutlierMixin, _VAEEstimator):
+    """Anomaly detection by a VAE's log-likelihood, as a scikit-learn
+    outlier detector.
+
+    Args:
+        contamination: The fraction of the training rows taken as outliers,
+            in (0, 0.5]: the threshold is that quantile of their scores.
+        iw_samples: Importance samples per row of the log-likelihood.
+        latent_dim, hidden_dims, epochs, batch_size, learning_rate, beta,
+            likelihood, decoder_std: The model and its training; None takes
+            the preset's value.
+        preset: The recipe the other parameters start from.
+        seed: Seed of the weights, the batches and the importance samples.
+        verbose: Keras' `fit` verbosity.
+        jit_compile: Keras' `compile` argument: False saves compiling the
+            training step, which is sooner for a few hundred rows.
+
+    Attributes:
+        model_: The trained `vaekit.VAE`.
+        offset_: `decision_function = score_samples - offset_`.
+        threshold_: The anomaly score (`-log p(x)`, nats) above which a row
+            is an outlier: `-offset_`.
+    """
+
+    def __init__(
+        self,
+        contamination=0.1,
+        iw_samples=100,
+        latent_dim=None,
+        hidden_dims=None,
+        epochs=None,
+        batch_size=None,
+        learning_rate=None,
+        beta=None,
+        likelihood=None,
+        decoder_std=None,
+        preset="tabular",
+        seed=0,
+        verbose=0,
+        jit_compile="auto",
+    ):
+        super().__init__(
+            latent_dim,
+            hidden_dims,
+            epochs,
+            batch_size,
+            learning_rate,
+            beta,
+            likelihood,
+            decoder_std,
+            preset,
+            seed,
+            verbose,
+            jit_compile,
+        )
+        self.contamination = contamination
+        self.iw_samples = iw_samples
+
+    def fit(self, X, y=None):
+        """Trains the model on `X` (y is ignored) and sets the threshold."""
+        if not 0 < self.contamination <= 0.5:
+            raise ValueError(
+                f"contamination must be in (0, 0.5]; got {self.contamination!r}"
+            )
+        X = self._fit_model(X)
+        scores = self._log_likelihood(X)
+        self.offset_ = float(np.percentile(scores, 100 * self.contamination))
+        self.threshold_ = -self.offset_
+        return self
+
+    def _log_likelihood(self, X):
+        model, k = self.model_, int(self.iw_samples)
+
+        def batch_log_likelihood(rows):
+            noise = _row_noise(rows, k, model.latent_dim, self.seed)
+            log_w = np.asarray(
+                model.log_importance_weights(rows, k, epsilon=noise), np.float64
+            )
+            peak = log_w.max(axis=0)
+            with np.errstate(invalid="ignore", over="ignore"):
+                total = np.log(np.exp(log_w - peak).sum(axis=0))
+            return peak + total - math.log(k)
+
+        out = _in_fixed_batches(model.as_array(X), batch_log_likelihood)
+        # A row whose likelihood is not finite is as unlikely as can be.
+        return np.where(np.isfinite(out), out, -np.inf)
+
+    def score_samples(self, X):
+        """log p(x) of each row (nats): lower is more anomalous."""
+        check_is_fitted(self)
+        return self._log_likelihood(self._input(X, reset=False))
+
+    def score(self, X, y=None):
+        """The mean log p(x) of the rows of `X` (nats; higher is better), as
+        `GridSearchCV` scores an estimator without a `scoring`."""
+        return float(np.mean(self.score_samples(X)))
+
+    def decision_function(self, X):
+        """`score_samples(X) - offset_`: negative for outliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """1 for an inlier, -1 for an outlier."""
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+
+class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _VAEEstimator):
+    """A VAE as a scikit-learn transformer: `transform` gives each row's
+    code (the posterior mean, `latent_dim` columns), `inverse_transform`
+    decodes codes into rows, `sample` draws new rows from the prior.
+
+    Args: as `VAEOutlierDetector`'s, without `contamination` and
+    `iw_samples`.
+
+    Attributes:
+        model_: The trained `vaekit.VAE`.
+    """
+
+    def fit(self, X, y=None):
+        """Trains the model on `X` (y is ignored)."""
+        self._fit_model(X)
+        self._n_features_out = self.latent_dim_
+        return self
+
+    def transform(self, X):
+        """The code of each row, `(n, latent_dim)` float64."""
+        check_is_fitted(self)
+        x = self.model_.as_array(self._input(X, reset=False))
+        return _in_fixed_batches(x, lambda rows: self.model_.encode(rows)[0])
+
+    def inverse_transform(self, X):
+        """Codes `(n, latent_dim)` decoded: the mean of p(x|z), in the
+        data's units (a DataFrame for a model fitted on one)."""
+        check_is_fitted(self)
+        z = np.asarray(X, np.float32).reshape(-1, self.latent_dim_)
+        return self._outputs(np.asarray(self.model_.decode(z)))
+
+    def sample(self, n=1, seed=None):
+        """`n` new rows: codes drawn from the prior, decoded (the mean of
+        p(x|z)); `seed` defaults to the estimator's."""
+        check_is_fitted(self)
+        seed = self.seed if seed is None else seed
+        return self._outputs(np.asarray(self.model_.sample(n, seed=seed)))

@@ -1,0 +1,131 @@
+"""vaekit.sklearn: the VAE as a scikit-learn outlier detector and
+transformer, judged by scikit-learn's own estimator checks, and used as a
+notebook would: a DataFrame with text columns through a Pipeline,
+GridSearchCV, joblib."""
+
+import io as _io
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import estimator_checks_generator
+
+from vaekit import config as config_lib
+from vaekit.sklearn import VAEOutlierDetector, VAETransformer
+
+# Small and quick: scikit-learn's checks fit dozens of times. Compiling the
+# training step costs more than these few epochs save.
+QUICK = {"epochs": 2, "hidden_dims": (8,), "latent_dim": 2, "jit_compile": False}
+
+
+def _checks():
+    """scikit-learn's checks of both estimators, less the array-API one:
+    the estimators take numpy arrays and DataFrames (Keras converts
+    them), not other array namespaces, and that check skips itself unless
+    SCIPY_ARRAY_API is set before scipy is imported."""
+    for estimator in (
+        VAEOutlierDetector(iw_samples=5, **QUICK),
+        VAETransformer(**QUICK),
+    ):
+        for est, check in estimator_checks_generator(estimator):
+            name = getattr(check, "func", check).__name__
+            if name != "check_array_api_input":
+                yield pytest.param(est, check, id=f"{type(est).__name__}-{name}")
+
+
+@pytest.mark.parametrize("estimator, check", list(_checks()))
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def frame(n=120, seed=0, outliers=0):
+    """A mixed table: two numeric columns, an integer one and a text one;
+    the last `outliers` rows far out."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    table = pd.DataFrame(
+        {
+            "a": a,
+            "b": 2 * a + 0.1 * rng.normal(size=n),
+            "count": rng.integers(0, 5, size=n),
+            "colour": rng.choice(["red", "green", "blue"], size=n),
+        }
+    )
+    if outliers:
+        table.loc[n - outliers :, "b"] = 40.0
+    return table
+
+
+def test_defaults_are_the_tabular_preset():
+    detector = VAEOutlierDetector()
+    tabular = config_lib.resolve(preset="tabular")
+    assert detector._config() == tabular.replace(seed=0)
+    assert VAETransformer(latent_dim=3)._config().latent_dim == 3
+
+
+def test_a_dataframe_with_text_columns_in_a_pipeline():
+    """A DataFrame in (numbers, integers, text), scores out with no NaN;
+    the far rows score lowest and are the ones predicted -1."""
+    train = frame(200, outliers=0)
+    test = frame(60, seed=1, outliers=3)
+    detector = VAEOutlierDetector(contamination=0.05, iw_samples=20, epochs=30)
+    detector.fit(train)
+    scores = detector.score_samples(test)
+    assert scores.shape == (60,) and np.isfinite(scores).all()
+    assert set(np.argsort(scores)[:3]) == {57, 58, 59}
+    assert (detector.predict(test)[57:] == -1).all()
+    np.testing.assert_allclose(
+        detector.decision_function(test), scores - detector.offset_
+    )
+    assert detector.threshold_ == -detector.offset_
+    # A row's score does not depend on the rows it is scored with.
+    np.testing.assert_array_equal(
+        detector.score_samples(test.iloc[[59, 3]]), scores[[59, 3]]
+    )
+    # The transformer gives codes a pipeline can use downstream.
+    pipeline = make_pipeline(
+        VAETransformer(latent_dim=2, epochs=5),
+        VAEOutlierDetector(epochs=5, iw_samples=5),
+    )
+    pipeline.fit(train)
+    assert np.isfinite(pipeline.score_samples(test)).all()
+
+
+def test_grid_search_and_joblib():
+    """GridSearchCV picks by `score` (mean log p(x) of held-out rows); a
+    fitted detector dumped and loaded with joblib scores the same."""
+    train = frame(150)
+    search = GridSearchCV(
+        VAEOutlierDetector(epochs=3, iw_samples=5, jit_compile=False),
+        {"latent_dim": [1, 2]},
+        cv=2,
+    )
+    search.fit(train)
+    assert search.best_params_["latent_dim"] in (1, 2)
+    detector = search.best_estimator_
+    buffer = _io.BytesIO()
+    joblib.dump(detector, buffer)
+    buffer.seek(0)
+    again = joblib.load(buffer)
+    np.testing.assert_array_equal(
+        again.score_samples(train), detector.score_samples(train)
+    )
+
+
+def test_transformer_round_trip_and_frames():
+    train = frame(100)
+    transformer = VAETransformer(latent_dim=2, epochs=5, jit_compile=False).fit(train)
+    z = transformer.transform(train)
+    assert z.shape == (100, 2) and z.dtype == np.float64
+    assert list(transformer.get_feature_names_out()) == [
+        "vaetransformer0",
+        "vaetransformer1",
+    ]
+    back = transformer.inverse_transform(z)
+    assert isinstance(back, pd.DataFrame) and list(back.columns) == list(train.columns)
+    assert set(back["colour"]) <= {"red", "green", "blue"}
+    with pytest.raises(ValueError):
+        VAEOutlierDetector(contamination=0.9, **QUICK).fit(train)
