@@ -630,3 +630,149 @@ def test_rows_whose_scores_overflow_are_flagged_and_counted(
     parsed = json.loads(result.stdout, parse_constant=refuse)
     assert parsed["log_likelihood"] is None and parsed["n"] == 7
     assert parsed["not_finite"]["log_likelihood"] == "nan"
+
+
+# -- requests larger than memory ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, needs",
+    [
+        (["sample", "{model}", "-n", "2000000000"], "2000000000 samples of shape"),
+        (
+            ["plot", "manifold", "{image}", "--grid", "100000"],
+            "manifold of grid 100000",
+        ),
+    ],
+)
+def test_a_request_larger_than_memory_is_one_line(cli, tmp_path, argv, needs):
+    """Two billion samples, or a manifold of 10^10 tiles: refused before any
+    allocation, with how much memory it would need, and nothing written."""
+    from tests.helpers import FIXTURES
+
+    models = os.path.join(FIXTURES, "models")
+    paths = {
+        "model": os.path.join(models, "mlp_bernoulli.keras"),
+        "image": os.path.join(models, "mlp_gaussian_image.keras"),
+    }
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [a.format(**paths) for a in argv] + ["--output", str(out / "x.png")]
+    if argv[0] == "sample":
+        argv[-1] = str(out / "x.npy")
+    line = refused(cli(argv), cwd=out)
+    assert needs in line and "would need" in line and "this machine has" in line
+
+
+def test_a_traversal_of_many_values_labels_a_few_rows(tmp_path):
+    """A traversal of 5000 values per unit draws in seconds: the heatmap
+    labels at most `MAX_TICKS` rows, not one per value."""
+    from tests.helpers import FIXTURES
+    from vaekit.viz import decoded, figures
+
+    model = os.path.join(FIXTURES, "models", "mlp_bernoulli.keras")
+    fig = decoded.manifold(model, grid=5000)
+    for ax in fig.axes[:-1]:  # the last is the colour bar
+        assert 2 <= len(ax.get_yticks()) <= figures.MAX_TICKS
+    figures.pyplot().close(fig)
+
+
+# -- labels -------------------------------------------------------------------
+
+
+def _class_folders(root, names=("zero", "one"), per_class=12):
+    """A folder of PNG images in one sub-folder per class."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(names):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = (rng.random((8, 8)) * 60 + 150 * k).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def test_image_folder_class_names_reach_every_output(cli, tmp_path, monkeypatch):
+    """Class sub-folders `zero` and `one`: the names, not 0 and 1, in the
+    scores and codes the CLI writes and in the latent scatter's legend."""
+    from vaekit.viz import figures
+
+    no_pictures(monkeypatch)
+    data = _class_folders(tmp_path / "images")
+    run = tmp_path / "RUN"
+    argv = ["train", *ONE_EPOCH, "--output", run]
+    argv[argv.index("digits")] = data
+    result = cli([*argv, "--validation-split", "0.2"])
+    assert result.returncode == 0, result.stderr
+    model = run / "model.keras"
+    for command in ("score", "encode"):
+        out = tmp_path / f"{command}.csv"
+        result = cli([command, model, "--data", data, "--output", out])
+        assert result.returncode == 0, result.stderr
+        header, *rows = out.read_text().splitlines()
+        column = header.split(",").index("label")
+        assert {row.split(",")[column] for row in rows} == {"zero", "one"}
+    fig = figures.latent_scatter(str(model), str(data))
+    legend = fig.axes[0].get_legend()
+    assert sorted(t.get_text() for t in legend.get_texts()) == ["one", "zero"]
+    figures.pyplot().close(fig)
+
+
+def test_encode_of_a_conditional_model_reads_the_labels(cli, tmp_path):
+    """`vaekit encode` of a conditional model encodes each example under its
+    own label (the data's), as the library does with `condition=`; data
+    without labels is one line that says what to pass on the command line
+    (no Python argument names)."""
+    import vaekit
+    from tests.helpers import FIXTURES
+
+    model = os.path.join(FIXTURES, "models", "conditional_classes.keras")
+    out = tmp_path / "z.csv"
+    result = cli(["encode", model, "--data", "digits", "--output", out])
+    assert result.returncode == 0, result.stderr
+    header, *rows = out.read_text().splitlines()
+    assert header.split(",")[-1] == "label"
+    table = np.array([r.split(",")[:4] for r in rows], dtype=float)
+    codes = vaekit.encode(model, "digits")
+    np.testing.assert_allclose(table[:, :2], codes["z_mean"], rtol=1e-5, atol=1e-6)
+    bare = tmp_path / "x.npy"
+    np.save(
+        bare, np.load(os.path.join(FIXTURES, "models", "conditional_classes.npz"))["x"]
+    )
+    line = refused(
+        cli(["encode", model, "--data", bare, "--output", tmp_path / "y.csv"])
+    )
+    assert "label" in line and "condition=" not in line
+
+
+def test_a_long_evaluation_says_how_long_then_where_it_stands(
+    cli, tiny_model_path, monkeypatch
+):
+    """The issue's `evaluate --iw-samples 1000000000` printed nothing for
+    minutes: a long evaluation says how long it will take, then its
+    progress (here with lines every 0.2 s, and the evaluation cut short)."""
+    import time
+
+    from vaekit.cli import progress
+
+    monkeypatch.setattr(progress, "EVERY", 0.2)
+    started = []
+    real = progress.Progress.__call__
+
+    def count(self, done, total):
+        started.append(started[0] if started else time.monotonic())
+        real(self, done, total)
+        if time.monotonic() - started[0] > 1.5:
+            raise KeyboardInterrupt  # enough: stop as Ctrl-C would
+
+    monkeypatch.setattr(progress.Progress, "__call__", count)
+    argv = ["evaluate", tiny_model_path, "--data", "digits", "--iw-samples", "200000"]
+    result = cli(argv)
+    lines = result.stderr.splitlines()
+    assert any(
+        line.startswith("vaekit: evaluating ") and "at this rate" in line
+        for line in lines
+    ), result.stderr
+    assert any("to go" in line for line in lines), result.stderr
+    assert result.returncode == 130  # stopped as Ctrl-C stops it

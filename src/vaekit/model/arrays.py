@@ -13,10 +13,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from vaekit import checks
 from vaekit import data as data_lib
 from vaekit.data.tables import frame_parts, is_frame
 from vaekit.errors import InvalidArgument
-from vaekit.model import conditions
+from vaekit.model import conditions, footprint
 
 __all__ = ["ArrayAPI"]
 
@@ -276,7 +277,21 @@ class ArrayAPI:
     def sample(self, n, seed=None, temperature=1.0, condition=None):
         """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes
         them (with `condition`: one label for all, or one per sample).
-        Returns a numpy array of shape `(n, *data_shape)`."""
+        Returns a numpy array of shape `(n, *data_shape)`.
+
+        Raises:
+            InvalidArgument: if `n` is not an integer >= 1, or `n` samples
+                cannot fit in memory.
+        """
+        checks.integer(n, "n")
+        self._require_networks()
+        footprint.check_decode_fits(
+            self.data_shape,
+            self.latent_dim,
+            n,
+            f"{n} samples of shape {tuple(self.data_shape)}",
+            hint="draw fewer at a time",
+        )
         z = self.prior.sample(n, self.latent_dim, seed=seed, temperature=temperature)
         if condition is not None and self.conditional:
             condition = self.condition_values(np.atleast_1d(condition))

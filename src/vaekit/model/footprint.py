@@ -1,17 +1,28 @@
-"""The size of the networks a VAE's settings describe, known before they are
-built: `adapt` (and `vaekit train`) refuse a model whose weights cannot fit
-in this machine's memory with one line that says how much it would need,
-instead of letting the allocation abort the process."""
+"""The memory a model and its outputs need, known before anything is built
+or drawn: `adapt` (and `vaekit train`) refuse a model whose weights cannot
+fit in this machine's memory, and `VAE.sample`, `VAE.decode` and the
+manifold refuse more decoded examples than fit, each with one line that
+says how much it would need, instead of letting the allocation abort the
+process or run for hours."""
 
 import math
 
 from vaekit import checks, resources
 
-__all__ = ["TRAINING_COPIES", "check_model_fits", "parameter_count"]
+__all__ = [
+    "DECODE_COPIES",
+    "TRAINING_COPIES",
+    "check_decode_fits",
+    "check_model_fits",
+    "parameter_count",
+]
 
 # Float32 copies of the weights that training holds at once: the weights,
 # their gradients and the optimizer's state (Adam: two moments per weight).
 TRAINING_COPIES = {"sgd": 2, "rmsprop": 3, "adam": 4, "adamw": 4}
+# Float32 copies of each decoded example held at once: the decoder's output
+# (a Gaussian's mean and scale), the mean, and the numpy result.
+DECODE_COPIES = 4
 
 
 def _dense(inputs, units):
@@ -110,3 +121,24 @@ def check_model_fits(
         f"({resources.size_text(weights)} of float32 weights{extra}), which",
         hint="use fewer or smaller hidden layers (hidden_dims) or a smaller latent_dim",
     )
+
+
+def check_decode_fits(data_shape, latent_dim, n, what, hint="", extra_bytes=0):
+    """Refuses decoding `n` codes when the codes and the decoded examples
+    cannot fit in this machine's memory.
+
+    Args:
+        data_shape: The shape of one decoded example.
+        latent_dim: Latent units of a code (float64 while drawn).
+        n: How many examples would be decoded.
+        what: What is asked for, for the message (`"2000000000 samples"`).
+        hint: What to do instead.
+        extra_bytes: Bytes the result needs besides (a picture's pixels).
+
+    Raises:
+        InvalidArgument: `"<what> would need 29.8 TB of memory; this machine
+            has 24 GB: <hint>"`.
+    """
+    example = math.prod(data_shape) * resources.FLOAT_BYTES * DECODE_COPIES
+    nbytes = n * (latent_dim * 8 + example) + extra_bytes
+    resources.check_fits(nbytes, what, hint=hint)

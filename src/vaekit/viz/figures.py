@@ -24,6 +24,9 @@ __all__ = [
     "vector_heatmaps",
 ]
 
+# Labelled rows of a heatmap at most.
+MAX_TICKS = 25
+
 
 def pyplot():
     """`matplotlib.pyplot` with the Agg backend (no screen needed)."""
@@ -93,7 +96,14 @@ def vector_heatmaps(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if row_labels is not None:
-            ax.set_yticks(np.arange(len(row_labels)), labels=row_labels)
+            # at most MAX_TICKS labelled rows, evenly spread (a traversal of
+            # thousands of values would otherwise make a tick per row)
+            rows = np.unique(
+                np.linspace(0, len(row_labels) - 1, min(len(row_labels), MAX_TICKS))
+                .round()
+                .astype(int)
+            )
+            ax.set_yticks(rows, labels=[row_labels[i] for i in rows])
     fig.colorbar(image, ax=axes[0].tolist(), label="value")
     if title:
         fig.suptitle(title)

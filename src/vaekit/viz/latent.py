@@ -6,12 +6,14 @@ run straight or along a great circle; more than two latent units are drawn
 on their principal components. Numpy arrays in and out.
 """
 
+import math
 import statistics
 
 import numpy as np
 
 from vaekit import checks
 from vaekit.data import fit_to_shape
+from vaekit.model import footprint
 from vaekit.viz.tiles import is_image_shape
 
 __all__ = [
@@ -76,6 +78,28 @@ def latent_activity(model, x=None, grid=15, condition=None):
     return decoded.var(axis=1).mean(axis=1).astype(np.float64)
 
 
+def _check_manifold_fits(model, grid, rows):
+    """Refuses a manifold whose decoded tiles (and picture) cannot fit in
+    memory, before the layout is computed."""
+    grid = checks.integer(grid, "grid", 2)
+    dims = model.latent_dim
+    if dims == 2 and is_image_shape(model.data_shape):
+        n = grid * grid
+    else:
+        n = grid * min(
+            dims, rows if isinstance(rows, int) and rows > 0 else MAX_TRAVERSAL_ROWS
+        )
+    pixels = n * math.prod(model.data_shape)  # the uint8 picture
+    footprint.check_decode_fits(
+        model.data_shape,
+        dims,
+        n,
+        f"a manifold of grid {grid} ({n} decoded tiles)",
+        hint="use a smaller grid",
+        extra_bytes=pixels,
+    )
+
+
 def manifold_layout(model, grid=15, x=None, rows=None, condition=None):
     """The latent codes that `manifold` decodes.
 
@@ -88,8 +112,10 @@ def manifold_layout(model, grid=15, x=None, rows=None, condition=None):
         (see `latent_activity`), and their `activity`.
 
     Raises:
-        InvalidArgument: if `grid` is not an integer >= 2 or `rows` not >= 1.
+        InvalidArgument: if `grid` is not an integer >= 2 or `rows` not >= 1,
+            or the tiles it would decode cannot fit in memory.
     """
+    _check_manifold_fits(model, grid, rows)
     values = grid_values(grid)
     dims = model.latent_dim
     if dims == 2 and is_image_shape(model.data_shape):
