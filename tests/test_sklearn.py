@@ -85,6 +85,12 @@ def test_a_dataframe_with_text_columns_in_a_pipeline():
     np.testing.assert_array_equal(
         detector.score_samples(test.iloc[[59, 3]]), scores[[59, 3]]
     )
+    # Why: the far rows' column `b` carries most of their score.
+    parts = detector.feature_scores(test)
+    assert list(parts.columns) == ["a", "b", "count", "colour"]
+    assert (parts.iloc[57:].idxmax(axis=1) == "b").all()
+    arrays = VAEOutlierDetector(iw_samples=5, **QUICK).fit(train[["a", "b"]].values)
+    assert arrays.feature_scores(test[["a", "b"]].values).shape == (60, 2)
     # The transformer gives codes a pipeline can use downstream.
     pipeline = make_pipeline(
         VAETransformer(latent_dim=2, epochs=5),

@@ -149,7 +149,7 @@ class _VAEEstimator(BaseEstimator):
 
     def _fit_model(self, X):
         X = self._input(X, reset=True)
-        config = self._config()
+        config = self._config().for_rows(len(X))
         batch_size = min(config.batch_size, len(X))
         steps = math.ceil(len(X) / batch_size)
         model = build_model(
@@ -293,6 +293,27 @@ class VAEOutlierDetector(OutlierMixin, _VAEEstimator):
         """The mean log p(x) of the rows of `X` (nats; higher is better), as
         `GridSearchCV` scores an estimator without a `scoring`."""
         return float(np.mean(self.score_samples(X)))
+
+    def feature_scores(self, X):
+        """Why each row scores as it does: each feature's part of its
+        reconstruction term, `-E_q(z|x)[log p(x_j|z)]` in nats (higher: the
+        row is less like the training data in that column; see
+        `vaekit.evaluation.feature_scores`), estimated with `iw_samples`
+        draws. A DataFrame with the columns of `X` for a model fitted on a
+        DataFrame with text columns, else an array `(n_samples,
+        n_features_in_)`."""
+        from vaekit.evaluation import feature_scores
+
+        check_is_fitted(self)
+        X = self._input(X, reset=False)
+        values = feature_scores(
+            self.model_, self.model_.as_array(X), int(self.iw_samples), self.seed
+        )
+        if self._frame:
+            import pandas as pd
+
+            return pd.DataFrame(values, columns=list(self.feature_names_in_))
+        return values
 
     def decision_function(self, X):
         """`score_samples(X) - offset_`: negative for outliers."""

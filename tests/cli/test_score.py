@@ -190,3 +190,29 @@ def test_table_score_carries_the_id_column_first(
         "'colour', 'income', 'size', 'kind']"
     )
     assert not (tmp_path / "n.csv").exists()
+
+
+def test_explain_adds_a_column_per_data_column_beside_the_ids(cli, table_run, tmp_path):
+    data = table_with_ids(tmp_path)
+    out = tmp_path / "s.csv"
+    argv = ["score", f"{table_run}/model.keras", "--data", data, "--iw-samples", "2"]
+    assert (
+        cli([*argv, "--id-column", "id", "--explain", "--output", out]).returncode == 0
+    )
+    written = _read(out)
+    names = ["nll_age", "nll_colour", "nll_income", "nll_size"]
+    assert list(written.columns) == ["id", *HEADER, *names]
+    assert written["id"].tolist() == [f"r{i}" for i in range(TABLE_ROWS)]
+    assert np.isfinite(written[names].to_numpy()).all()
+
+
+def test_explain_of_images_writes_heat_maps(cli, tiny_model_path, tmp_path):
+    out = tmp_path / "s.csv"
+    argv = ["score", tiny_model_path, "--data", "digits", "--iw-samples", "2"]
+    result = cli([*argv, "--explain", "--output", out])
+    assert result.returncode == 0
+    heat_maps = np.load(tmp_path / "s.explain.npy")
+    assert heat_maps.shape == (1797, 8, 8, 1) and np.isfinite(heat_maps).all()
+    assert (tmp_path / "s.explain.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {tmp_path / 's.explain.npy'}: 1797 heat maps" in result.stdout
+    assert len(_read(out)) == 1797

@@ -299,3 +299,13 @@ def test_config_does_not_copy_the_shared_sets_of_values():
         assert not hasattr(config, name)  # defined once, in vaekit.checks
     for activation in checks.ACTIVATIONS:
         assert Config(activation=activation).activation == activation
+
+
+def test_steps_set_the_epochs_from_the_number_of_rows():
+    config = Config(steps=3000, batch_size=32, epochs=300)
+    assert config.for_rows(1000).epochs == 94  # 32 steps an epoch
+    assert config.for_rows(1000).for_rows(1000) == config.for_rows(1000)
+    assert config.for_rows(100_000).epochs == 1  # 3125 steps an epoch
+    assert config.for_rows(10).epochs == 300  # at most `epochs`
+    assert config.for_rows(20).epochs == 300  # a batch larger than the data
+    assert Config(epochs=7).for_rows(1000).epochs == 7  # steps 0: unchanged

@@ -99,6 +99,27 @@ def test_log_importance_weights_match_scipy(binary_x):
         np.testing.assert_allclose(got[i], expected, rtol=1e-4, atol=1e-4)
 
 
+def test_log_importance_weights_stay_finite_when_the_posterior_is_very_sure(binary_x):
+    # log_var = -150: the posterior's variance underflows to 0 in float32,
+    # so its density written with the variance would be infinite; the
+    # weights are log p(x, z) - log q(z|x) with z the mean to float32.
+    vae = make_vae()
+    set_posterior(vae, -150.0)
+    x, k = binary_x[:20], 3
+    eps = np.random.default_rng(5).normal(size=(k, 20, LATENT)).astype("float32")
+    got = np_(vae.log_importance_weights(ops.convert_to_tensor(x), k, epsilon=eps))
+    assert np.isfinite(got).all()
+    z_mean, _ = (np_(t) for t in vae.posterior(x))
+    logits = vae.decoder.predict(z_mean.astype("float32"), verbose=0)
+    for i in range(k):
+        expected = (
+            stats.bernoulli.logpmf(x, special.expit(logits.astype(np.float64))).sum(1)
+            + stats.norm.logpdf(z_mean).sum(1)
+            + 0.5 * (LATENT * (math.log(2 * math.pi) - 150.0) + (eps[i] ** 2).sum(1))
+        )
+        np.testing.assert_allclose(got[i], expected, rtol=1e-4, atol=1e-2)
+
+
 def test_reconstruction_error_is_the_squared_error_of_the_mean(binary_x):
     vae = make_vae()
     x = binary_x[:60]
@@ -245,3 +266,34 @@ def test_numeric_condition_is_standardised_and_its_terms_match_scipy(
         vae, x, params, LOG_VAR_RATE * np.array([-0.02, 0.03, 0.01])
     )
     np.testing.assert_allclose(np_(reconstruction), expected, rtol=1e-4)
+
+
+def test_feature_log_likelihood_is_the_mean_per_feature_over_the_draws():
+    x = table(40)
+    vae = transform_vae(x, decoder_std="learned-per-feature")
+    k = 4
+    eps = np.random.default_rng(6).normal(size=(k, 40, LATENT)).astype("float32")
+    got = np_(vae.feature_log_likelihood(x, k, epsilon=eps))
+    assert got.shape == (40, 4)
+    z_mean, q_log_var = (np_(t) for t in vae.posterior(x))
+    draws = []
+    for i in range(k):
+        z = (z_mean + np.exp(0.5 * q_log_var) * eps[i]).astype("float32")
+        params = vae.decoder(ops.convert_to_tensor(z))
+        draws.append(np_(vae.distribution.log_prob_features(x, params)))
+    np.testing.assert_allclose(got, np.mean(draws, axis=0), rtol=1e-4, atol=1e-4)
+    # Summed over the columns: the mean reconstruction log-likelihood.
+    log_px_z = [
+        np_(
+            vae.distribution.log_prob(
+                x,
+                vae.decoder(
+                    ops.convert_to_tensor(
+                        (z_mean + np.exp(0.5 * q_log_var) * eps[i]).astype("float32")
+                    )
+                ),
+            )
+        )
+        for i in range(k)
+    ]
+    np.testing.assert_allclose(got.sum(1), np.mean(log_px_z, 0), rtol=1e-4, atol=1e-3)

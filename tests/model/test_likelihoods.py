@@ -319,3 +319,80 @@ def test_in_data_units_of_categorical_columns_only():
     second = special.log_softmax(params[:, 3:].astype(np.float64), axis=1)
     expected = first[np.arange(3), [0, 2, 1]] + second[np.arange(3), [1, 0, 1]]
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+# -- log_prob_features: each feature's part of log_prob ----------------------
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_per_feature_bernoulli_and_gaussian_match_scipy_and_sum_to_log_prob(rng, shape):
+    x = (rng.random(shape) > 0.5).astype("float32")
+    logits = rng.normal(size=shape).astype("float32")
+    got = np_(Bernoulli().log_prob_features(x, logits))
+    assert got.shape == shape
+    np.testing.assert_allclose(
+        got, stats.bernoulli.logpmf(x, special.expit(logits)), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        per_example(got), np_(Bernoulli().log_prob(x, logits)), rtol=RTOL
+    )
+    mean = rng.normal(size=shape).astype("float32")
+    x = rng.normal(size=shape).astype("float32")
+    log_var = rng.normal(size=shape[1:]).astype("float32")  # per feature
+    gaussian = learned(log_var)
+    got = np_(gaussian.log_prob_features(x, mean))
+    expected = stats.norm.logpdf(x, loc=mean, scale=np.exp(0.5 * log_var))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        per_example(got), np_(gaussian.log_prob(x, mean)), rtol=RTOL, atol=ATOL
+    )
+
+
+def test_per_feature_in_data_units_of_a_mixed_table_is_per_column(table_params):
+    x = mixed_table(n=12)
+    transform = mixed_transform(x)
+    log_var = np.array([0.3, -1.2, 0.0], "float32")
+    likelihood = InDataUnits(transform, learned(log_var))
+    params = ops.convert_to_tensor(table_params)
+    got = np_(likelihood.log_prob_features(x, params))
+    assert got.shape == (12, 4)  # the table's columns, in its order
+    mean, scale = np_(transform.mean), np_(transform.scale)
+    numeric = stats.norm.logpdf(
+        x[:, [0, 2, 3]].astype(np.float64),
+        loc=table_params[:, :3] * scale + mean,
+        scale=np.exp(0.5 * log_var.astype(np.float64)) * scale,
+    )
+    np.testing.assert_allclose(got[:, [0, 2, 3]], numeric, rtol=1e-5, atol=1e-5)
+    log_probs = special.log_softmax(table_params[:, 3:].astype(np.float64), axis=1)
+    np.testing.assert_allclose(
+        got[:, 1], log_probs[np.arange(12), x[:, 1].astype(int)], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        got.sum(axis=1), np_(likelihood.log_prob(x, params)), rtol=1e-5
+    )
+
+
+def test_per_feature_in_data_units_of_images_and_of_categories_only():
+    rng = np.random.default_rng(2)
+    images = (rng.normal(size=(3, 4, 5, 2)) * [1.0, 10.0] + [0.0, 50.0]).astype(
+        "float32"
+    )
+    transform = DataTransform((4, 5, 2))
+    transform.adapt(images)
+    likelihood = InDataUnits(transform, learned(-0.4))
+    params = ops.convert_to_tensor(rng.normal(size=images.shape).astype("float32"))
+    got = np_(likelihood.log_prob_features(images, params))
+    assert got.shape == images.shape
+    np.testing.assert_allclose(
+        per_example(got), np_(likelihood.log_prob(images, params)), rtol=1e-5
+    )
+    x = np.array([[0, 1], [2, 0], [1, 1]], "float32")
+    transform = DataTransform((2,), categorical=[[0, 3], [1, 2]])
+    transform.adapt(x)
+    likelihood = InDataUnits(transform, Gaussian(std=1.0))
+    params = rng.normal(size=(3, 5)).astype("float32")
+    got = np_(likelihood.log_prob_features(x, params))
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(
+        got.sum(axis=1), np_(likelihood.log_prob(x, params)), rtol=1e-5
+    )

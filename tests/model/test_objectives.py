@@ -10,12 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from keras import ops
-from scipy import special
+from scipy import special, stats
 
 from vaekit.model.objectives import (
     free_bits_kl,
     importance_weighted_bound,
+    log_density_of_draw,
     reparameterize,
+    trimmed_weights,
     weighted_mean,
 )
 
@@ -106,6 +108,24 @@ def test_reparameterize_is_mean_plus_std_times_epsilon(rng):
     np.testing.assert_array_equal(np_(reparameterize(mean, log_var, 0 * eps)), mean)
 
 
+def test_log_density_of_draw_is_the_density_of_the_draw(rng):
+    mean = rng.normal(size=(4, 3))
+    log_var = rng.normal(size=(4, 3))
+    eps = rng.normal(size=(4, 3))
+    z = mean + np.exp(0.5 * log_var) * eps
+    expected = stats.norm.logpdf(z, loc=mean, scale=np.exp(0.5 * log_var)).sum(1)
+    got = np_(log_density_of_draw(ops.convert_to_tensor(log_var, "float32"), eps))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_log_density_of_draw_is_finite_where_the_variance_underflows():
+    # exp(-200) is 0 in float32: the density written with the variance
+    # divides by it; written with the noise it stays finite and exact.
+    log_var = ops.full((2, 3), -200.0)
+    got = np_(log_density_of_draw(log_var, np.ones((2, 3), "float32")))
+    np.testing.assert_allclose(got, -0.5 * 3 * (math.log(2 * math.pi) - 200.0 + 1.0))
+
+
 # -- free_bits_kl and weighted_mean -----------------------------------------
 
 
@@ -145,3 +165,22 @@ def test_weighted_mean_matches_numpy(rng):
     )
     # All weights zero: 0, not a division by zero.
     assert float(weighted_mean(values, np.zeros(9, "float32"))) == 0.0
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.1, 0.25, 0.5, 0.99])
+def test_trimmed_weights_keep_the_lowest_losses_of_the_real_rows(rng, fraction):
+    values = rng.normal(size=20).astype("float32")
+    weight = np.ones(20, "float32")
+    weight[-4:] = 0.0  # padding rows
+    got = np_(trimmed_weights(values, fraction, weight))
+    keep = max(1, math.ceil(16 * (1 - fraction)))
+    expected = np.zeros(20)
+    expected[np.argsort(values[:16])[:keep]] = 1.0
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_trimmed_weights_keep_ties_and_the_given_weights():
+    values = np.array([1.0, 2.0, 2.0, 5.0], "float32")
+    got = np_(trimmed_weights(values, 0.5, np.array([0.5, 2.0, 1.0, 1.0], "float32")))
+    np.testing.assert_array_equal(got, [0.5, 2.0, 1.0, 0.0])
+    np.testing.assert_array_equal(np_(trimmed_weights(values, 0.0)), [1, 1, 1, 1])

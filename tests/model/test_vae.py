@@ -47,6 +47,8 @@ from vaekit.model.priors import StandardNormal
         ({"iw_samples": 0}, "iw_samples"),
         ({"kl_warmup_steps": -1}, "kl_warmup_steps"),
         ({"free_bits": -0.5}, "free_bits"),
+        ({"trim_fraction": 1.0}, "trim_fraction"),
+        ({"trim_fraction": -0.1}, "trim_fraction"),
         ({"conditional": "sometimes"}, "conditional"),
         ({"conditional": 1}, "conditional"),  # not True: 1 == True in Python
         ({"output_bias": "ones"}, "output_bias"),
@@ -142,6 +144,31 @@ def test_loss_is_reconstruction_plus_beta_kl(binary_x, beta):
     assert result["loss"] == pytest.approx(
         result["reconstruction"] + beta * result["kl"], rel=1e-5
     )
+
+
+def test_a_trimmed_training_step_leaves_out_the_highest_losses(binary_x):
+    # A deterministic posterior (log_var -40) makes each example's loss a
+    # fixed number: the training loss is the mean of the lowest 75%, the
+    # tracked loss stays the mean of all.
+    vae = make_vae(trim_fraction=0.25)
+    set_posterior(vae, -40.0)
+    x = binary_x[:40]
+    rec, kl = (np_(t) for t in vae.elbo_terms(ops.convert_to_tensor(x)))
+    per_example = rec + kl
+    vae.loss_tracker.reset_state()
+    loss = float(vae.compute_loss(x=ops.convert_to_tensor(x), training=True))
+    # The 30 lowest, and any tied with the 30th (float32 rounding aside).
+    cut = np.sort(per_example)[29]
+    kept = per_example[per_example <= cut + 1e-4 * abs(cut)]
+    assert 30 <= len(kept) < 40
+    assert loss == pytest.approx(kept.mean(), rel=1e-5)
+    assert float(vae.loss_tracker.result()) == pytest.approx(
+        per_example.mean(), rel=1e-5
+    )
+    # Evaluation is not trimmed.
+    loss, _, _ = tracked_terms(vae, x)
+    assert loss == pytest.approx(per_example.mean(), rel=1e-5)
+    assert VAE.from_config(vae.get_config()).trim_fraction == 0.25
 
 
 def test_importance_weighted_training_with_a_learned_gaussian_std(binary_x):

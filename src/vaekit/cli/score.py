@@ -47,6 +47,12 @@ def add_parser(subparsers):
         metavar="T",
         help="flag rows whose neg_log_likelihood is above T nats",
     )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also each feature's part of the score (per column for a table, a "
+        "heat map per image)",
+    )
     common.add_binarize(p)
     common.add_backend(p)
 
@@ -79,6 +85,7 @@ def cmd_score(args):
         threshold=args.threshold,
         threshold_quantile=args.threshold_quantile,
         binarize=args.binarize,
+        explain=args.explain,
         **common.input_options(args),
     )
     if "is_outlier" in scores:
@@ -86,6 +93,9 @@ def cmd_score(args):
     ids = common.id_cells(args, scores["index"])
     if ids is not None:
         scores.insert(0, common.id_header(ids[0], scores.columns), ids[1])
+    heat_maps = scores.attrs.pop("feature_scores", None)
+    if heat_maps is not None:
+        _write_heat_maps(args.output, heat_maps)
     io.write_csv(args.output, list(scores.columns), scores.itertuples(index=False))
     attrs = scores.attrs
     summary = (
@@ -108,3 +118,19 @@ def cmd_score(args):
         summary += f"; {attrs['not_finite']} with a score that is not finite"
     common.wrote(args.output, summary)
     return 0
+
+
+def _write_heat_maps(output, heat_maps):
+    """`OUTPUT.explain.npy` (every image's heat map) and `OUTPUT.explain.png`
+    (the first 64, channels summed, on one scale: white is the most
+    anomalous value among them)."""
+    from vaekit import io
+    from vaekit.viz import tiles
+
+    stem = output[: -len(".csv")]
+    io.save_npy(stem + ".explain.npy", heat_maps.astype("float32"))
+    shown = heat_maps[:64].sum(axis=-1, keepdims=True)
+    low, high = float(shown.min()), float(shown.max())
+    grid = tiles.image_grid(shown, value_range=(low, max(high, low + 1e-6)))
+    io.write_bytes(stem + ".explain.png", tiles.png_bytes(grid))
+    common.wrote(stem + ".explain.npy", f"{len(heat_maps)} heat maps")

@@ -7,6 +7,7 @@ all built from it (`vaekit.cli.train`, `vaekit.config.layers`).
 """
 
 import dataclasses
+import math
 
 from vaekit import checks
 from vaekit.config import fieldchecks
@@ -221,6 +222,15 @@ class Config:
         check=fieldchecks.free_bits,
         metavar="LAMBDA",
     )
+    trim_fraction: float = setting(
+        0.0,
+        "fraction of each training batch's highest-loss examples left out of the "
+        "step (a trimmed likelihood: anomalies in the training data are not "
+        "learned; 0: off)",
+        "objective",
+        check=fieldchecks.number(0, 1, exclusive=("maximum",)),
+        metavar="FRACTION",
+    )
     # -- optimization
     optimizer: str = setting(
         "adam", "optimizer", "optimization", choices=checks.OPTIMIZERS
@@ -256,6 +266,13 @@ class Config:
     )
     epochs: int = setting(
         400, "number of epochs", "optimization", check=fieldchecks.COUNT
+    )
+    steps: int = setting(
+        0,
+        "train for about this many optimizer steps: the epochs are set from the "
+        "training rows, at most --epochs (0: train --epochs epochs)",
+        "optimization",
+        check=fieldchecks.count(0),
     )
     early_stopping: int = setting(
         0,
@@ -318,6 +335,16 @@ class Config:
     def replace(self, **changes):
         """A copy with `changes` applied (and validated)."""
         return dataclasses.replace(self, **changes)
+
+    def for_rows(self, rows):
+        """The settings for `rows` training examples: with `steps` set, the
+        epochs that make about that many optimizer steps (at least 1, at most
+        `epochs`); unchanged otherwise. Applying it again changes nothing."""
+        if not self.steps:
+            return self
+        per_epoch = math.ceil(rows / min(self.batch_size, max(rows, 1)))
+        epochs = min(self.epochs, max(1, round(self.steps / per_epoch)))
+        return self.replace(epochs=epochs)
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -5,7 +5,8 @@ less likely.
 importance-weighted log-likelihood and a reconstruction error, computed by
 `vaekit.evaluation.likelihood.per_example` (the same memory-budgeted chunks
 and streaming logsumexp as `vaekit.evaluate`, whose figures are their
-means). `infer_threshold` turns scores of normal data (such as the
+means). `feature_scores` says why a row scores high: each feature's part of its
+reconstruction term (`score(..., explain=True)` adds them). `infer_threshold` turns scores of normal data (such as the
 training split's, which a training run stores in its folder) into a
 threshold, like alibi-detect's `OutlierVAE.infer_threshold`.
 """
@@ -24,7 +25,15 @@ from vaekit.evaluation.likelihood import (
     per_example,
 )
 
-__all__ = ["DEFAULT_IW_SAMPLES", "SCORES", "infer_threshold", "score", "scores_of"]
+__all__ = [
+    "DEFAULT_IW_SAMPLES",
+    "SCORES",
+    "feature_names",
+    "feature_scores",
+    "infer_threshold",
+    "score",
+    "scores_of",
+]
 
 DEFAULT_IW_SAMPLES = 100
 # The scores `score` returns, each higher for a more anomalous example.
@@ -45,6 +54,7 @@ def score(
     label_column=None,
     split=None,
     missing="error",
+    explain=False,
 ):
     """Anomaly scores of every example of `data` under `model`, one row per
     example in the data's order.
@@ -67,6 +77,11 @@ def score(
         threshold_on: The score a threshold applies to, one of `SCORES`.
         condition: The labels of an array's examples (conditional models).
         binarize: As for `vaekit.evaluate`.
+        explain: Also each feature's part of the row's score
+            (`feature_scores`, with the same `iw_samples` and `seed`): for a
+            table, one column `nll_<name>` per column of the data; for
+            images, an array `(n, *data_shape)` in `attrs["feature_scores"]`
+            (a heat map per image).
 
     Returns:
         A pandas DataFrame with the columns `index` (each row's place among
@@ -116,6 +131,15 @@ def score(
     if prepared.inputs.y is not None:
         columns["label"] = prepared.inputs.labels  # as the data names them
     columns.update(values)
+    explained = None
+    if explain:
+        explained = feature_scores(
+            prepared.model, prepared.x, iw_samples, seed, prepared.condition
+        )
+        if explained.ndim == 2:
+            names = feature_names(prepared.model)
+            columns.update({f"nll_{n}": explained[:, j] for j, n in enumerate(names)})
+            explained = None
     if threshold is not None:
         threshold = checks.number(threshold, "threshold")
         # A score that is not finite is never normal: `not <=` flags NaN too.
@@ -131,6 +155,8 @@ def score(
         split=prepared.inputs.split,
         binarize=prepared.binarize,
     )
+    if explained is not None:
+        frame.attrs["feature_scores"] = explained
     return frame
 
 
@@ -197,6 +223,62 @@ def scores_of(
         "neg_log_likelihood": -values["log_likelihood"],
         "reconstruction_error": error,
     }
+
+
+def feature_scores(
+    model, x, iw_samples=DEFAULT_IW_SAMPLES, seed=0, condition=None, batch_size=64
+):
+    """Why each example of an array `x` scores as it does: each feature's
+    part of its reconstruction term, `-E_q(z|x)[log p(x_j|z)]` in nats
+    (`VAE.feature_log_likelihood` negated, `k = iw_samples` draws), as a
+    numpy array of the shape of `x`.
+
+    Higher is more anomalous, as for the `SCORES`: a row's highest values
+    name the columns (the pixels, for images: a heat map) it is least like
+    the training data in. They sum to the row's expected reconstruction
+    term; the rest of `neg_elbo` is the KL of its code, which belongs to no
+    single feature. For a model of a table in its own units a numeric
+    column's part includes the log of its scale (as `neg_log_likelihood`
+    does), and a categorical column's is `-log p(category)`.
+
+    Args:
+        model: A `vaekit.VAE`.
+        x: Array of examples, shaped, scaled and binarized as the model
+            expects.
+        iw_samples: Draws `z ~ q(z|x)` per example.
+        seed: Seed of the draws.
+        condition: The labels of the examples (conditional models).
+        batch_size: Examples per pass.
+    """
+    checks.integer(iw_samples, "iw_samples")
+    checks.integer(batch_size, "batch_size")
+    check_seed(seed)
+    x = as_float_rows(x)
+    if condition is not None and model.conditional:
+        condition = np.asarray(condition, dtype="float32").reshape(len(x), -1)
+    else:
+        condition = None
+
+    def per_feature(m, xb, yb, key, k):
+        return m.feature_log_likelihood(xb, k, seed=key, condition=yb)
+
+    run = _compiled(model, per_feature, seed)
+    out = np.empty(x.shape, dtype=np.float64)
+    for start in range(0, len(x), batch_size):
+        stop = start + batch_size
+        labels = None if condition is None else condition[start:stop]
+        out[start:stop] = -run(x[start:stop], labels, iw_samples)
+    return out
+
+
+def feature_names(model):
+    """The names of a model's features, for its `feature_scores`: a table's
+    column names (`x0`, `x1`, ... where it has none)."""
+    transform = getattr(model, "transform", None)
+    names = getattr(transform, "column_names", None)
+    if names:
+        return [str(n) for n in names]
+    return [f"x{j}" for j in range(int(np.prod(model.data_shape)))]
 
 
 def infer_threshold(scores, quantile, key="neg_log_likelihood"):

@@ -12,11 +12,13 @@ import keras
 from keras import ops
 
 from vaekit.errors import InvalidArgument
-from vaekit.model.likelihoods import gaussian_log_likelihood
 from vaekit.model.objectives import (
     free_bits_kl,
     importance_weighted_bound,
+    log_density_of_draw,
     reparameterize,
+    trimmed_weights,
+    weighted_mean,
 )
 
 __all__ = ["Inference"]
@@ -120,7 +122,8 @@ class Inference:
             # real rows what one device draws.
             like = ops.tile(ops.expand_dims(z_mean, 1), (1, k, 1))
             epsilon = ops.transpose(self._noise(like, seed), (1, 0, 2))
-        z = reparameterize(mean_k, log_var_k, self._noise(mean_k, seed, epsilon))
+        epsilon = self._noise(mean_k, seed, epsilon)
+        z = reparameterize(mean_k, log_var_k, epsilon)
         if condition is not None and self.conditional:
             condition = ops.reshape(
                 ops.cast(condition, z.dtype), (-1, *self.condition_shape)
@@ -129,14 +132,49 @@ class Inference:
         params = self._decode_params(z, condition, training)
         x_k = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
         log_px_z = self.distribution.log_prob(x_k, params)
-        log_prior_ratio = self.prior.log_prob(z) - gaussian_log_likelihood(
-            z, mean_k, log_var_k
+        log_prior_ratio = self.prior.log_prob(z) - log_density_of_draw(
+            log_var_k, epsilon
         )
         return (
             ops.reshape(log_px_z, (k, batch)),
             ops.reshape(log_prior_ratio, (k, batch)),
             (z_mean, q_log_var),
         )
+
+    def feature_log_likelihood(self, x, k=1, seed=None, epsilon=None, condition=None):
+        """Each feature's part of the reconstruction term:
+        `E_q(z|x)[log p(x_j|z)]` of every value `x_j`, estimated with `k`
+        draws `z ~ q(z|x)`.
+
+        Their sum over the features is the ELBO's reconstruction term; the
+        features with the lowest values are where a row is least like the
+        data the model learned (alibi-detect's feature scores, here in
+        nats). For a table they are its columns, categorical ones included.
+
+        Args:
+            x: Tensor of shape `(batch, *data_shape)`.
+            k: Number of draws per example.
+            seed, epsilon, condition: As for `log_importance_weights`.
+
+        Returns:
+            Tensor of shape `(batch, *data_shape)`.
+        """
+        x = ops.convert_to_tensor(x)
+        z_mean, q_log_var = self.posterior(x, condition=condition)
+        batch = ops.shape(z_mean)[0]
+        mean_k = ops.tile(z_mean, (k, 1))
+        z = reparameterize(
+            mean_k, ops.tile(q_log_var, (k, 1)), self._noise(mean_k, seed, epsilon)
+        )
+        if condition is not None and self.conditional:
+            condition = ops.reshape(
+                ops.cast(condition, z.dtype), (-1, *self.condition_shape)
+            )
+            condition = ops.tile(condition, (k,) + (1,) * len(self.condition_shape))
+        params = self._decode_params(z, condition)
+        x_k = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
+        values = self.distribution.log_prob_features(x_k, params)
+        return ops.mean(ops.reshape(values, (k, batch, *x.shape[1:])), axis=0)
 
     def elbo_terms(self, x, seed=None, training=False, epsilon=None, condition=None):
         """One-sample reconstruction term and analytic KL per example.
@@ -211,6 +249,15 @@ class Inference:
             term = free_bits_kl(unit_kl, self.free_bits, sample_weight)
             return reconstruction, kl, reconstruction + kl_weight * term
         return reconstruction, kl, reconstruction + kl_weight * kl
+
+    def _step_loss(self, per_example, sample_weight, training):
+        """The loss a step minimises: the (weighted) mean of `per_example`,
+        with a training batch's highest `trim_fraction` left out."""
+        if training and self.trim_fraction > 0:
+            sample_weight = trimmed_weights(
+                per_example, self.trim_fraction, sample_weight
+            )
+        return weighted_mean(per_example, sample_weight)
 
     def _kl_weight(self, training):
         """The KL weight of this step: `beta`, ramped up over the warm-up

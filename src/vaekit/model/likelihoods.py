@@ -144,6 +144,13 @@ class Bernoulli:
     def log_prob(self, x, logits):
         return bernoulli_log_likelihood(x, logits)
 
+    def log_prob_features(self, x, logits):
+        """`log p(x_j|z)` of each value, in the shape of `x`: its sum over
+        the features is `log_prob`."""
+        logits = ops.convert_to_tensor(logits)
+        x = ops.cast(x, logits.dtype)
+        return x * logits - _softplus(logits)
+
     def mean(self, logits):
         return ops.sigmoid(logits)
 
@@ -177,6 +184,14 @@ class Gaussian:
 
     def log_prob(self, x, mean):
         return gaussian_log_likelihood(x, mean, self.log_var())
+
+    def log_prob_features(self, x, mean):
+        """`log p(x_j|z)` of each value, in the shape of `x`: its sum over
+        the features is `log_prob`."""
+        mean = ops.convert_to_tensor(mean)
+        x = ops.cast(x, mean.dtype)
+        log_var = ops.cast(self.log_var(), mean.dtype)
+        return -0.5 * (_LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var))
 
     def mean(self, params):
         return params
@@ -212,6 +227,29 @@ class InDataUnits:
         for (column, _), logits in zip(transform.categorical, blocks, strict=True):
             result = result + categorical_log_likelihood(x[:, column], logits)
         return result
+
+    def log_prob_features(self, x, params):
+        """`log p(x_j|z)` of each value of `x` in its own units, in the
+        shape of `x` (a table's columns, categorical ones included; an
+        image's values): a numeric value's Gaussian log-density minus the
+        log of its feature's scale, a categorical column's log-probability
+        of its category. Their sum over the features is `log_prob`."""
+        transform = self.transform
+        x = ops.cast(x, params.dtype)
+        numeric, blocks = transform.split_params(params)
+        per_numeric = None
+        if numeric is not None:
+            per_numeric = self.numeric.log_prob_features(
+                transform.standardize(x), numeric
+            ) - ops.log(transform.scale)
+            if not transform.categorical:
+                return per_numeric
+        columns = {}
+        for i, column in enumerate(transform.numeric):
+            columns[column] = per_numeric[:, i]
+        for (column, _), logits in zip(transform.categorical, blocks, strict=True):
+            columns[column] = categorical_log_likelihood(x[:, column], logits)
+        return ops.stack([columns[c] for c in range(len(columns))], axis=-1)
 
     def mean(self, params):
         return self.transform.inverse(params)

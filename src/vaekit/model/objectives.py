@@ -1,11 +1,15 @@
 """The training objectives of a VAE, as pure `keras.ops` functions.
 
 `reparameterize` draws from the Gaussian posterior (the one place the
-reparameterization trick is written); `importance_weighted_bound` is the
+reparameterization trick is written) and `log_density_of_draw` is that
+draw's log-density; `importance_weighted_bound` is the
 IWAE bound of a set of log importance weights (the ELBO at k=1);
 `free_bits_kl` is the KL term of free bits; `weighted_mean` averages one
-value per example over a batch whose padding rows have weight 0.
+value per example over a batch whose padding rows have weight 0, and
+`trimmed_weights` leaves out a batch's highest-loss examples.
 """
+
+import math
 
 import keras
 from keras import ops
@@ -14,7 +18,9 @@ __all__ = [
     "RowWeightedMean",
     "free_bits_kl",
     "importance_weighted_bound",
+    "log_density_of_draw",
     "reparameterize",
+    "trimmed_weights",
     "weighted_mean",
 ]
 
@@ -25,6 +31,22 @@ def reparameterize(mean, log_var, epsilon):
     standard normal noise `epsilon` of the same shape (Kingma & Welling
     2013, eq. 10)."""
     return mean + ops.exp(0.5 * log_var) * ops.cast(epsilon, mean.dtype)
+
+
+def log_density_of_draw(log_var, epsilon):
+    """`log N(z; mean, exp(log_var))` of `z = reparameterize(mean, log_var,
+    epsilon)`, summed over the last axis.
+
+    Written with the noise, `-0.5 * (log(2 pi) + log_var + epsilon^2)`: the
+    same value and gradient as the density of `z`, but without dividing by
+    the variance, which underflows to 0 in float32 (flushed denormals) when
+    an encoder is very sure of an unusual row (log_var below about -87) and
+    would make its log-likelihood infinite.
+    """
+    epsilon = ops.cast(epsilon, log_var.dtype)
+    return -0.5 * ops.sum(
+        math.log(2.0 * math.pi) + log_var + ops.square(epsilon), axis=-1
+    )
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -93,3 +115,36 @@ class RowWeightedMean(keras.metrics.Mean):
     def load_own_variables(self, store):
         if len(store.keys()):
             super().load_own_variables(store)
+
+
+def trimmed_weights(values, fraction, sample_weight=None):
+    """The weights of a trimmed mean: `sample_weight` (default 1) with the
+    examples of the highest `values` set to 0, so that
+    `ceil((1 - fraction) * n)` of the `n` examples of nonzero weight keep
+    theirs (at least one; ties at the cut are all kept).
+
+    Args:
+        values: Tensor of shape `(batch,)`, one loss per example.
+        fraction: The fraction in [0, 1) to leave out.
+        sample_weight: Optional tensor of shape `(batch,)`; rows of weight 0
+            (a padded batch's) are never counted or kept.
+
+    Returns:
+        Tensor of shape `(batch,)`, without a gradient.
+
+    Example:
+
+    >>> [float(w) for w in trimmed_weights(ops.array([3.0, 1.0, 9.0, 2.0]), 0.25)]
+    [1.0, 1.0, 0.0, 1.0]
+    """
+    values = ops.stop_gradient(ops.reshape(values, (-1,)))
+    if sample_weight is None:
+        weight = ops.ones_like(values)
+    else:
+        weight = ops.reshape(ops.cast(sample_weight, values.dtype), (-1,))
+    real = weight > 0
+    n = ops.sum(ops.cast(real, "float32"))
+    keep = ops.maximum(ops.cast(ops.ceil(n * (1.0 - fraction)), "int32"), 1)
+    ordered = ops.sort(ops.where(real, values, float("inf")))
+    cut = ops.take(ordered, keep - 1)
+    return ops.where(real & (values <= cut), weight, ops.zeros_like(weight))

@@ -82,6 +82,11 @@ class VAE(ArrayAPI, Inference, keras.Model):
             objective's KL term becomes `sum_j max(lambda, KL_j)`, `KL_j`
             the batch mean of latent unit j's KL. The tracked `loss` is this
             objective; `kl` stays the true KL. Only with `iw_samples=1`.
+        trim_fraction: Fraction in [0, 1) of each training batch's examples
+            with the highest loss that are left out of the gradient step: a
+            trimmed likelihood (Neykov et al. 2007), so that the anomalies a
+            training set holds are not learned as normal. The tracked `loss`
+            stays the mean over every example; evaluation is not trimmed.
         latent_dim, hidden_dims, architecture, activation, dropout: The
             networks `adapt` builds (see `build_encoder`).
         conditional: False, or how the labels condition the model: True or
@@ -110,6 +115,7 @@ class VAE(ArrayAPI, Inference, keras.Model):
         kl_warmup_steps=0,
         seed=None,
         free_bits=0.0,
+        trim_fraction=0.0,
         latent_dim=32,
         hidden_dims=(512,),
         architecture="mlp",
@@ -131,6 +137,7 @@ class VAE(ArrayAPI, Inference, keras.Model):
         self.iw_samples = iw_samples
         self.kl_warmup_steps = kl_warmup_steps
         self.free_bits = float(free_bits)
+        self.trim_fraction = float(trim_fraction)
         self.seed = seed
         self.network_settings = {
             "latent_dim": latent_dim,
@@ -299,13 +306,13 @@ class VAE(ArrayAPI, Inference, keras.Model):
         reconstruction, kl, per_example = self._objective(
             x, condition, seed, training, sample_weight
         )
-        loss = weighted_mean(per_example, sample_weight)
+        extra = sum(ops.sum(e) for e in self.losses)
+        tracked = weighted_mean(per_example, sample_weight) + extra
+        loss = self._step_loss(per_example, sample_weight, training) + extra
         self.reconstruction_tracker.update_state(reconstruction, sample_weight)
         self.kl_tracker.update_state(kl, sample_weight)
-        for extra in self.losses:
-            loss = loss + ops.sum(extra)
         rows = ops.shape(x)[0] if sample_weight is None else ops.sum(sample_weight)
-        self.loss_tracker.update_state(loss, rows)
+        self.loss_tracker.update_state(tracked, rows)
         return loss
 
     def get_metrics_result(self):
@@ -331,6 +338,7 @@ class VAE(ArrayAPI, Inference, keras.Model):
             "iw_samples": self.iw_samples,
             "kl_warmup_steps": self.kl_warmup_steps,
             "free_bits": self.free_bits,
+            "trim_fraction": self.trim_fraction,
             "seed": self.seed,
             **{
                 k: list(v) if isinstance(v, tuple) else v
@@ -367,6 +375,7 @@ def _check_arguments(args):
     checks.integer(args["iw_samples"], "iw_samples")
     checks.integer(args["kl_warmup_steps"], "kl_warmup_steps", minimum=0)
     checks.number(args["free_bits"], "free_bits", minimum=0)
+    checks.number(args["trim_fraction"], "trim_fraction", 0, 1, exclusive=("maximum",))
     if args["free_bits"] > 0 and args["iw_samples"] > 1:
         raise InvalidArgument(
             "free_bits applies to the ELBO's KL term; the importance-weighted "

@@ -68,6 +68,7 @@ def build_model(
         kl_warmup_steps=config.kl_warmup_epochs * steps_per_epoch,
         seed=config.seed,
         free_bits=config.free_bits,
+        trim_fraction=config.trim_fraction,
         latent_dim=config.latent_dim,
         hidden_dims=config.hidden_dims,
         architecture=config.architecture,

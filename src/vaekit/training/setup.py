@@ -180,6 +180,7 @@ def setup(
     if resume is None:
         claims.check_output(output, overwrite)
     data = data_lib.run_data(config, dataset)
+    config = config.for_rows(len(data[1].train[0]))
     check_model_memory(config, data[1].train[0].shape[1:])
     run, scratch = _run_folder(config, output, overwrite, resume, launch)
     try:
