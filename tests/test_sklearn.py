@@ -135,3 +135,71 @@ def test_transformer_round_trip_and_frames():
     assert set(back["colour"]) <= {"red", "green", "blue"}
     with pytest.raises(ValueError):
         VAEOutlierDetector(contamination=0.9, **QUICK).fit(train)
+
+
+def test_transformer_samples_rows_like_the_frame():
+    train = frame(100)
+    transformer = VAETransformer(**{**QUICK, "epochs": 5}).fit(train)
+    rows = transformer.sample(300, seed=1)
+    assert list(rows.columns) == list(train.columns)
+    # Drawn from p(x|z): integers whole and in range, categories drawn.
+    assert rows["count"].dtype == np.int64
+    assert rows["count"].between(train["count"].min(), train["count"].max()).all()
+    assert rows["a"].between(train.a.min(), train.a.max()).all()
+    assert set(rows["colour"]) == {"red", "green", "blue"}
+    pd.testing.assert_frame_equal(rows, transformer.sample(300, seed=1))
+    means = transformer.sample(300, seed=1, draw=False)
+    assert not (means["count"] == means["count"].round()).all()
+
+
+def test_repr_shows_the_recipe_and_rebuilds_it():
+    detector = VAEOutlierDetector(latent_dim=3)
+    text = repr(detector)
+    tabular = config_lib.resolve(preset="tabular")
+    assert text.startswith("VAEOutlierDetector(")
+    for name, value in (
+        ("latent_dim", 3),
+        ("hidden_dims", tuple(tabular.hidden_dims)),
+        ("epochs", tabular.epochs),
+        ("batch_size", tabular.batch_size),
+        ("learning_rate", tabular.learning_rate),
+        ("decoder_std", tabular.decoder_std),
+        ("contamination", 0.1),
+    ):
+        assert f"{name}={value!r}" in text, (name, text)
+    rebuilt = eval(text)  # the repr is the recipe: it trains the same model
+    assert rebuilt._config() == detector._config()
+    # The estimator's own parameters are left as given (None: the preset's).
+    assert detector.get_params()["epochs"] is None
+    assert "VAETransformer(" in repr(make_pipeline(VAETransformer(), detector))
+
+
+def test_plots_of_the_scores_and_the_codes():
+    import matplotlib.figure
+
+    train = frame(120, outliers=4)
+    detector = VAEOutlierDetector(iw_samples=5, **{**QUICK, "epochs": 20})
+    assert detector.fit(train) is detector
+    np.testing.assert_allclose(
+        detector.training_scores_, -detector.score_samples(train)
+    )
+    figure = detector.plot_scores()
+    assert isinstance(figure, matplotlib.figure.Figure)
+    ax = figure.axes[0]
+    assert "threshold" in ax.get_title() and "120 training rows" in ax.get_title()
+    (line,) = ax.get_lines()
+    assert line.get_xdata()[0] == pytest.approx(detector.threshold_)
+    assert sum(p.get_height() for p in ax.patches) == 120
+    # New rows, drawn on the caller's axes.
+    own = matplotlib.figure.Figure().add_subplot()
+    assert detector.plot_scores(train.iloc[:30], ax=own) is own.figure
+    assert sum(p.get_height() for p in own.patches) == 30
+    scatter = detector.plot_latent(train)
+    (inliers, outliers) = scatter.axes[0].collections
+    flags = detector.predict(train) == -1
+    assert len(outliers.get_offsets()) == flags.sum() > 0
+    assert len(inliers.get_offsets()) == (~flags).sum()
+    codes = detector.model_.encode(detector.model_.as_array(train))[0]
+    np.testing.assert_allclose(
+        outliers.get_offsets(), codes[flags], rtol=1e-5, atol=1e-5
+    )

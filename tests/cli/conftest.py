@@ -124,11 +124,14 @@ def read_table(path):
         return header, list(reader)
 
 
-def check_table_csv(path, n, columns=TABLE_FEATURES, training_rows=None):
+def check_table_csv(path, n, columns=TABLE_FEATURES, training_rows=None, label=None):
     """A CSV of examples written by a table model: `n` rows, the feature
-    header, valid categories, finite numbers in a plausible range."""
+    header (and a conditional model's label column `kind` last, every cell
+    `label`), valid categories, finite numbers in a plausible range."""
     header, rows = read_table(path)
-    assert header == list(columns)
+    assert header == list(columns) + ([] if label is None else ["kind"])
+    if label is not None:
+        assert {row[-1] for row in rows} == {label}
     assert len(rows) == n
     for j, name in enumerate(columns):
         cells = [row[j] for row in rows]

@@ -50,7 +50,29 @@ def test_table_sample_writes_column_names_and_categories(
     assert cli(argv).returncode == 0
     with open(out) as handle:
         assert handle.readline().strip() == "age,colour,income,size"
-    check_table_csv(out, 20, training_rows=table["rows"])
+    rows = check_table_csv(out, 20, training_rows=table["rows"])
+    # Drawn from p(x|z): within the training range of each numeric column.
+    for j, name in ((0, "age"), (2, "income")):
+        train = [float(r[j]) for r in table["rows"]]
+        drawn = [float(r[j]) for r in rows]
+        assert min(train) <= min(drawn) and max(drawn) <= max(train), name
+
+
+def test_table_sample_draws_by_default_and_means_on_request(cli, table_run, tmp_path):
+    import vaekit
+    from vaekit.model import load_model
+
+    model = load_model(f"{table_run}/model.keras")
+    argv = ["sample", f"{table_run}/model.keras", "-n", "6", "--seed", "3"]
+    for decoded, draw in ((None, True), ("draw", True), ("mean", False)):
+        out = tmp_path / f"{decoded}.npy"
+        more = [] if decoded is None else ["--decoded", decoded]
+        assert cli([*argv, *more, "--output", out]).returncode == 0
+        expected = vaekit.sample(model, 6, seed=3, draw=draw)
+        np.testing.assert_array_equal(np.load(out), expected.astype(np.float32))
+    assert not np.array_equal(
+        np.load(tmp_path / "None.npy"), np.load(tmp_path / "mean.npy")
+    )
 
 
 def test_conditional_sample_draws_a_label(cli, table, conditional_model, tmp_path):
@@ -61,7 +83,7 @@ def test_conditional_sample_draws_a_label(cli, table, conditional_model, tmp_pat
     result = cli([*argv, "--output", out])
     assert result.returncode == 0
     assert result.stdout == f"wrote {out}: 5 samples from the prior (T=1, label x)\n"
-    rows = check_table_csv(out, 5, training_rows=table["rows"])
+    rows = check_table_csv(out, 5, training_rows=table["rows"], label="x")
     from vaekit.model import load_model
 
     model = load_model(conditional_model)

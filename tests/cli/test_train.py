@@ -413,7 +413,8 @@ def test_table_conditional_train(cli, table, tmp_path):
     out = tmp_path / "s.csv"
     argv = ["sample", run / "model.keras", "--label", "y", "-n", "3", "--output", out]
     assert cli(argv).returncode == 0
-    check_table_csv(out, 3, training_rows=table["rows"])
+    # The label column, named as in the data, written last.
+    check_table_csv(out, 3, training_rows=table["rows"], label="y")
 
 
 # -- a model too large for memory (issue 18) ----------------------------------

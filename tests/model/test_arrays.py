@@ -257,3 +257,77 @@ def test_numeric_condition_decodes_with_the_training_mean_by_default(
     np.testing.assert_allclose(
         low, np_(vae.transform.inverse(ops.convert_to_tensor(params))), rtol=1e-6
     )
+
+
+def test_a_table_model_samples_rows_like_the_data():
+    import pandas as pd
+
+    from vaekit.model import VAE
+
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "income": rng.gamma(2.0, 1000.0, n),
+            "colour": rng.choice(["red", "green", "blue"], n, p=[0.6, 0.3, 0.1]),
+        }
+    )
+    vae = VAE(likelihood="gaussian", latent_dim=2, hidden_dims=[8], seed=0)
+    vae.adapt(frame)
+    rows = vae.to_frame(vae.sample(400, seed=1))
+    # Whole numbers stay whole (and are written as integers), within range.
+    assert rows["age"].dtype == np.int64
+    assert rows["age"].between(frame.age.min(), frame.age.max()).all()
+    income = frame.income.astype("float32")  # as the model reads it
+    assert rows["income"].between(income.min(), income.max()).all()
+    assert rows["income"].nunique() > 300  # drawn, not one mean per code
+    # Categories are drawn, so every one appears, not only the likeliest.
+    assert set(rows["colour"]) == {"red", "green", "blue"}
+    # The mean of p(x|z) on request; images and Bernoulli vectors by default.
+    means = vae.sample(400, seed=1, draw=False)
+    np.testing.assert_allclose(means, vae.decode(vae.prior.sample(400, 2, seed=1)))
+    assert not np.allclose(means[:, 1], np.round(means[:, 1]))
+    np.testing.assert_array_equal(
+        vae.sample(5, seed=7), vae.sample(5, seed=7)
+    )  # seeded
+
+
+def test_a_bernoulli_model_of_vectors_samples_means_unless_asked(trained):
+    vae, _ = trained
+    means = vae.sample(50, seed=2)
+    assert not set(np.unique(means)) <= {0.0, 1.0}
+    bits = vae.sample(50, seed=2, draw=True)
+    assert set(np.unique(bits)) <= {0.0, 1.0}
+    # The draws follow the means: over many draws their average nears them.
+    z = vae.prior.sample(1, LATENT, seed=2)
+    many = vae.decode(np.repeat(z, 4000, axis=0), draw=True, seed=3)
+    np.testing.assert_allclose(many.mean(axis=0), vae.decode(z)[0], atol=0.05)
+
+
+def test_a_conditional_model_keeps_its_label_columns_name():
+    import pandas as pd
+
+    from vaekit.model import VAE, load_model
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    labels = pd.Series(np.where(np.arange(40) % 2, "yes", "no"), name="kind")
+    vae = VAE(likelihood="gaussian", latent_dim=2, hidden_dims=[4], conditional=True)
+    vae.adapt(frame, labels)
+    assert vae.label_column == "kind"
+    unnamed = VAE(
+        likelihood="gaussian", latent_dim=2, hidden_dims=[4], conditional=True
+    )
+    assert unnamed.adapt(frame, labels.to_numpy()).label_column is None
+    assert (
+        VAE(likelihood="gaussian", latent_dim=2, hidden_dims=[4])
+        .adapt(frame)
+        .label_column
+        is None
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        vae.save(f"{folder}/m.keras")
+        assert load_model(f"{folder}/m.keras").label_column == "kind"

@@ -374,3 +374,59 @@ def test_data_transform_split_params_by_feature_kind():
     )
     assert numeric is None
     np.testing.assert_array_equal(np_(blocks[0]), params[:, :4])
+
+
+def test_adapt_keeps_each_numeric_features_range_and_whether_it_is_whole():
+    x = mixed_table()
+    x[:, 2] = np.round(x[:, 2] * 1000)  # whole numbers, as a count column
+    transform = mixed_transform(x)
+    # One entry per numeric feature (columns 0, 2, 3), in that order.
+    np.testing.assert_allclose(
+        transform.value_range,
+        [[x[:, c].min(), x[:, c].max()] for c in (0, 2, 3)],
+        rtol=1e-7,
+    )
+    assert transform.integers == [False, True, True]  # the constant 7 is whole
+    config = transform.get_config()
+    assert config["integers"] == [False, True, True]
+    clone = DataTransform.from_config(config)
+    assert (clone.value_range, clone.integers) == (
+        transform.value_range,
+        transform.integers,
+    )
+    # Images: per channel.
+    images = np.random.default_rng(0).uniform(size=(5, 4, 4, 2)).astype("float32")
+    images[..., 1] = np.round(images[..., 1] * 255)
+    channels = DataTransform((4, 4, 2))
+    channels.adapt(images)
+    assert channels.integers == [False, True]
+    np.testing.assert_allclose(
+        channels.value_range,
+        [[images[..., c].min(), images[..., c].max()] for c in range(2)],
+        rtol=1e-7,
+    )
+
+
+def test_a_transform_saved_before_value_ranges_loads_without_them():
+    config = mixed_transform(mixed_table()).get_config()
+    del config["value_range"], config["integers"]
+    clone = DataTransform.from_config(config)
+    assert clone.value_range is None and clone.integers is None
+    assert "value_range" not in clone.get_config()
+
+
+@pytest.mark.parametrize(
+    "value_range, integers",
+    [
+        ([[0, 1], [0, 1]], [True, False, True]),  # two ranges for three features
+        ([[0, 1], [2, 1], [0, 1]], [True, True, True]),  # low above high
+        ([[0, 1], [0, np.inf], [0, 1]], [True, True, True]),
+        ([[0, 1], [0, 1], [0, 1]], [1, 0, 1]),  # not booleans
+        ([[0, 1], [0, 1], [0, 1]], None),  # one without the other
+    ],
+)
+def test_bad_value_ranges_are_refused(value_range, integers):
+    with pytest.raises(ValueError, match="value_range"):
+        DataTransform(
+            (4,), categorical=[[1, 3]], value_range=value_range, integers=integers
+        )

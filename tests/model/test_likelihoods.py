@@ -396,3 +396,70 @@ def test_per_feature_in_data_units_of_images_and_of_categories_only():
     np.testing.assert_allclose(
         got.sum(axis=1), np_(likelihood.log_prob(x, params)), rtol=1e-5
     )
+
+
+# -- sample: draws from p(x|z) -----------------------------------------------
+
+
+def test_bernoulli_and_gaussian_draws_follow_their_distributions(rng):
+    logits = np.full((20000, 3), [-2.0, 0.0, 1.5], "float32")
+    bits = Bernoulli().sample(logits, seed=1)
+    assert set(np.unique(bits)) == {0.0, 1.0}
+    np.testing.assert_allclose(
+        bits.mean(axis=0), special.expit([-2.0, 0.0, 1.5]), atol=0.015
+    )
+    np.testing.assert_array_equal(bits, Bernoulli().sample(logits, seed=1))
+    mean = np.full((20000, 2), [3.0, -1.0], "float32")
+    gaussian = learned([math.log(4.0), math.log(0.25)])
+    draws = gaussian.sample(mean, seed=2)
+    for j, (loc, scale) in enumerate([(3.0, 2.0), (-1.0, 0.5)]):
+        assert stats.kstest(draws[:, j], stats.norm(loc, scale).cdf).pvalue > 1e-3
+    np.testing.assert_array_equal(draws, gaussian.sample(mean, seed=2))
+
+
+def test_in_data_units_draws_numbers_in_their_units_and_categories_by_softmax():
+    x = mixed_table(n=200)
+    x[:, 0] = x[:, 0] * 1e3  # a wide range: clipping leaves the draws alone
+    transform = mixed_transform(x)
+    transform.value_range[0] = [-1e9, 1e9]
+    distribution = InDataUnits(transform, Gaussian(std=0.5))
+    params = np.zeros((30000, 6), "float32")
+    params[:, 0] = 1.0
+    params[:, 3:] = [0.0, 1.0, 2.0]
+    draws = distribution.sample(params, seed=3)
+    assert draws.shape == (30000, 4) and draws.dtype == np.float32
+    mean, scale = np_(transform.mean), np_(transform.scale)
+    # Column 0 in the data's units: N(params * scale + mean, (0.5 scale)^2).
+    reference = stats.norm(1.0 * scale[0] + mean[0], 0.5 * scale[0])
+    assert stats.kstest(draws[:, 0], reference.cdf).pvalue > 1e-3
+    # Column 1, between numeric ones, holds the categories at softmax's odds.
+    counts = np.bincount(draws[:, 1].astype(int), minlength=3)
+    expected = special.softmax([0.0, 1.0, 2.0]) * len(draws)
+    assert stats.chisquare(counts, expected).pvalue > 1e-3
+    np.testing.assert_array_equal(draws, distribution.sample(params, seed=3))
+    assert not np.array_equal(draws, distribution.sample(params, seed=4))
+
+
+def test_in_data_units_draws_stay_in_the_training_range_and_whole_columns_whole():
+    x = mixed_table(n=50)
+    x[:, 2] = np.round(x[:, 2] * 1000)  # whole numbers, 0..about 25
+    transform = mixed_transform(x)
+    # A wide decoder: many draws would fall outside the training range.
+    distribution = InDataUnits(transform, Gaussian(std=3.0))
+    params = np.random.default_rng(5).normal(size=(5000, 6)).astype("float32")
+    draws = distribution.sample(params, seed=0)
+    for j, column in enumerate((0, 2, 3)):
+        low, high = transform.value_range[j]
+        assert draws[:, column].min() >= np.float32(low)
+        assert draws[:, column].max() <= np.float32(high)
+    np.testing.assert_array_equal(draws[:, 2], np.round(draws[:, 2]))
+    np.testing.assert_array_equal(draws[:, 3], 7.0)  # a constant stays constant
+    assert not np.array_equal(draws[:, 0], np.round(draws[:, 0]))
+    assert len(np.unique(draws[:, 2])) > 5  # rounded, not collapsed
+    # Without ranges (a model saved before them) draws are left as drawn.
+    config = transform.get_config()
+    del config["value_range"], config["integers"]
+    old = DataTransform.from_config(config)
+    old.set_weights(transform.get_weights())
+    loose = InDataUnits(old, Gaussian(std=3.0)).sample(params, seed=0)
+    assert loose[:, 0].max() > transform.value_range[0][1]

@@ -194,11 +194,12 @@ def output_suffix(path, allowed):
     return suffix
 
 
-def write_array(path, model, x, ids=None):
+def write_array(path, model, x, ids=None, labels=None):
     """Writes examples (in the data's units) to `path`: `.npy` as the array;
     `.csv` with a table's column names and category strings, else one
     flattened example per row (`x_0`, `x_1`, ...), after the `(name, cells)`
-    of an ID column (`ids`, see `id_cells`) if given."""
+    of an ID column (`ids`, see `id_cells`) if given, and before the
+    `(name, cells)` of a label column (`labels`) if given."""
     import numpy as np
 
     from vaekit import io
@@ -209,6 +210,8 @@ def write_array(path, model, x, ids=None):
     frame = model.to_frame(x)
     if ids is not None:
         frame.insert(0, id_header(ids[0], frame.columns), ids[1])
+    if labels is not None:
+        frame[id_header(labels[0], frame.columns)] = labels[1]
     io.write_csv(path, list(frame.columns), frame.itertuples(index=False))
 
 

@@ -131,8 +131,10 @@ class ArrayAPI:
     def to_frame(self, x):
         """Rows of a table model (`(n, D)`, the data's units) as a pandas
         DataFrame with the table's column names, category strings in its
-        categorical columns; other models' examples flattened, one column
-        per value (`x_0`, `x_1`, ...)."""
+        categorical columns, and integers in a column of whole numbers in
+        training whose values here are whole (as `sample` draws them);
+        other models' examples flattened, one column per value (`x_0`,
+        `x_1`, ...)."""
         import pandas as pd
 
         flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
@@ -147,6 +149,12 @@ class ArrayAPI:
             frame[transform.column_names[column]] = np.asarray(names, dtype=object)[
                 index
             ]
+        for column, whole in zip(
+            transform.numeric, transform.integers or (), strict=False
+        ):
+            values = flat[:, column]
+            if whole and np.all(values == np.round(values)):
+                frame[transform.column_names[column]] = values.astype(np.int64)
         return frame
 
     # -- the networks on arrays --------------------------------------------
@@ -184,6 +192,14 @@ class ArrayAPI:
             return None
         names = self.condition_transform.category_names
         return None if names is None else list(names[0])
+
+    @property
+    def label_column(self):
+        """The name of a conditional model's label column (a table's column,
+        or a pandas Series' name, it was trained with), else None."""
+        transform = self.condition_transform
+        names = None if transform is None else transform.column_names
+        return names[0] if names else None
 
     def label_condition(self, label):
         """The condition value of one label given as text (a class name, a
@@ -254,9 +270,10 @@ class ArrayAPI:
         )
         return z_mean, z_log_var
 
-    def decode(self, z, batch_size=256, condition=None):
+    def decode(self, z, batch_size=256, condition=None, draw=False, seed=None):
         """Returns the mean of p(x|z) (p(x|z, y)) in the data's units
-        (numpy), for codes `z`; a conditional model without `condition`
+        (numpy), for codes `z`; with `draw`, a draw from it instead (see
+        `sample`; `seed` seeds it). A conditional model without `condition`
         uses `default_condition`."""
         self._require_networks()
         if self.conditional and condition is None:
@@ -266,6 +283,8 @@ class ArrayAPI:
             batch_size=batch_size,
             verbose=0,
         )
+        if draw:
+            return self.distribution.sample(params, seed=seed)
         mean = self.distribution.mean(ops.convert_to_tensor(params))
         return keras.ops.convert_to_numpy(mean)
 
@@ -274,10 +293,18 @@ class ArrayAPI:
         z_mean, _ = self.encode(x, batch_size=batch_size, condition=condition)
         return self.decode(z_mean, batch_size=batch_size, condition=condition)
 
-    def sample(self, n, seed=None, temperature=1.0, condition=None):
+    def sample(self, n, seed=None, temperature=1.0, condition=None, draw=None):
         """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes
         them (with `condition`: one label for all, or one per sample).
         Returns a numpy array of shape `(n, *data_shape)`.
+
+        `draw` says what a code decodes to: a draw from p(x|z) (True), or
+        its mean (False). By default the rows of a table (a Gaussian model
+        of rows `(D,)`, with its `DataTransform`) are drawn: synthetic rows
+        that look like the data, a numeric column within its training
+        range, a whole-number one rounded, a category drawn from its
+        probabilities. Images and Bernoulli vectors are means (a draw of a
+        Bernoulli image is its mean's picture with salt-and-pepper noise).
 
         Raises:
             InvalidArgument: if `n` is not an integer >= 1, or `n` samples
@@ -297,4 +324,11 @@ class ArrayAPI:
             condition = self.condition_values(np.atleast_1d(condition))
             if condition.size == math.prod(self.condition_shape):
                 condition = np.tile(condition.reshape(1, -1), (int(n), 1))
-        return self.decode(z, condition=condition)
+        if draw is None:
+            draw = self.transform is not None and len(self.data_shape) == 1
+        return self.decode(
+            z,
+            condition=condition,
+            draw=draw,
+            seed=None if seed is None else (int(seed) + 1) % 2**31,
+        )

@@ -123,6 +123,13 @@ class DataTransform(keras.layers.Layer):
             number, one-hot by equality in float32: the classes of numeric
             labels) rather than a category index; its `inverse` gives the
             value.
+        value_range: Optional `[[low, high], ...]`, one per numeric
+            feature: the smallest and largest training value (`adapt` sets
+            it). Draws from p(x|z) are kept within it
+            (`vaekit.model.likelihoods.InDataUnits.sample`).
+        integers: Optional `[bool, ...]`, one per numeric feature: True
+            where every training value is a whole number (`adapt` sets it);
+            draws of those features are rounded.
 
     Call arguments:
         inputs: Tensor of shape `(batch, *data_shape)`.
@@ -145,6 +152,8 @@ class DataTransform(keras.layers.Layer):
         column_names=None,
         category_names=None,
         category_values=None,
+        value_range=None,
+        integers=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -171,6 +180,9 @@ class DataTransform(keras.layers.Layer):
         self.category_values = _category_values(category_values, self.categorical)
         self.numeric = [c for c in range(width) if c not in set(columns)]
         self.numeric_shape = (*self.data_shape[:-1], len(self.numeric))
+        self.value_range, self.integers = _value_bounds(
+            value_range, integers, len(self.numeric)
+        )
         one_hot = sum(n for _, n in self.categorical)
         self.model_shape = (*self.data_shape[:-1], len(self.numeric) + one_hot)
         # Positions per feature: the log-Jacobian counts each pixel of an image.
@@ -213,6 +225,13 @@ class DataTransform(keras.layers.Layer):
                 yield chunk[..., self.numeric].reshape(-1, len(self.numeric))
 
         count = len(data) * math.prod(self.data_shape[:-1])
+        low, high, whole = np.inf, -np.inf, True
+        for chunk in chunks():
+            low = np.minimum(low, chunk.min(axis=0))
+            high = np.maximum(high, chunk.max(axis=0))
+            whole = whole & np.all(chunk == np.round(chunk), axis=0)
+        self.value_range = np.stack([low, high], axis=1).tolist()
+        self.integers = [bool(w) for w in np.broadcast_to(whole, low.shape)]
         mean = sum(chunk.sum(axis=0) for chunk in chunks()) / count
         squares = sum(((chunk - mean) ** 2).sum(axis=0) for chunk in chunks())
         std = np.sqrt(squares / count)
@@ -294,6 +313,9 @@ class DataTransform(keras.layers.Layer):
         }
         if self.category_values is not None:  # files of older releases lack it
             config["category_values"] = self.category_values
+        if self.value_range is not None:  # nor these
+            config["value_range"] = self.value_range
+            config["integers"] = self.integers
         return {**base_config, **config}
 
 
@@ -319,3 +341,25 @@ def _category_values(values, categorical):
             values,
         )
     return values
+
+
+def _value_bounds(value_range, integers, n):
+    """The checked `value_range` and `integers` of a `DataTransform` with
+    `n` numeric features (both None, or one entry per feature)."""
+    if value_range is None and integers is None:
+        return None, None
+    bounds = np.asarray(value_range if value_range is not None else [], "float64")
+    whole = list(integers) if integers is not None else []
+    if (
+        bounds.shape != (n, 2)
+        or not np.all(np.isfinite(bounds))
+        or np.any(bounds[:, 0] > bounds[:, 1])
+        or len(whole) != n
+        or not all(isinstance(w, (bool, np.bool_)) for w in whole)
+    ):
+        raise checks.invalid(
+            "value_range and integers",
+            f"{n} [low, high] pairs (finite, low <= high) and {n} booleans",
+            (value_range, integers),
+        )
+    return bounds.tolist(), [bool(w) for w in whole]

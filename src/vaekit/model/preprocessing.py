@@ -114,12 +114,21 @@ def init_output_bias(model, x, eps=1e-3):
     layer.bias.assign(np.log(p / (1 - p)).astype(layer.bias.dtype))
 
 
-def adapt(model, x, condition=None, label_names=None, schema=None, copies=1):
+def adapt(
+    model,
+    x,
+    condition=None,
+    label_names=None,
+    schema=None,
+    copies=1,
+    label_column=None,
+):
     """What `VAE.adapt` does: fits the model's preprocessing to the training
-    data `x` (and the labels `condition` of a conditional model), builds its
-    networks for them and attaches them to the model. Networks whose
-    `copies` float32 copies of the weights cannot fit in memory are refused
-    before they are built (`vaekit.model.footprint`)."""
+    data `x` (and the labels `condition` of a conditional model, from the
+    column `label_column` of a table: a pandas Series brings its name),
+    builds its networks for them and attaches them to the model. Networks
+    whose `copies` float32 copies of the weights cannot fit in memory are
+    refused before they are built (`vaekit.model.footprint`)."""
     x, columns, categories = training_array(x)
     if schema is not None and columns is None:
         columns, categories = _schema_parts(schema, x)
@@ -133,7 +142,7 @@ def adapt(model, x, condition=None, label_names=None, schema=None, copies=1):
         )
     else:
         data_lib.check_for_likelihood(x, "bernoulli", "the training data")
-    condition_layer = _condition_layer(model, condition, label_names)
+    condition_layer = _condition_layer(model, condition, label_names, label_column)
     model._attach(*_build_networks(model, x, transform, condition_layer, copies))
     if model.output_bias == "data-mean" and model.likelihood == "bernoulli":
         init_output_bias(model, x)
@@ -154,8 +163,9 @@ def _schema_parts(schema, x):
     return columns, categories
 
 
-def _condition_layer(model, condition, label_names=None):
-    """The condition `DataTransform` of a conditional model's labels."""
+def _condition_layer(model, condition, label_names=None, label_column=None):
+    """The condition `DataTransform` of a conditional model's labels, named
+    by their column (kept to write it back: `VAE.label_column`)."""
     if not model.condition_kind:
         if condition is not None:
             raise InvalidArgument(
@@ -168,11 +178,14 @@ def _condition_layer(model, condition, label_names=None):
             "A conditional VAE needs the labels of its training data: fit(x, y)."
         )
     name = getattr(condition, "name", None)  # a pandas Series: its column
-    source = "the labels" if name is None else f"label column {str(name)!r}"
+    name = label_column if name is None else str(name)
+    source = "the labels" if name is None else f"label column {name!r}"
     values, names = labels_as_numbers(condition, source)
-    return condition_transform(
+    transform = condition_transform(
         values, model.condition_kind, names or label_names, source
     )
+    transform.column_names = None if name is None else [name]
+    return transform
 
 
 def _build_networks(model, x, transform, condition, copies=1):

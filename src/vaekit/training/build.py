@@ -84,6 +84,7 @@ def build_model(
         label_names,
         schema,
         copies=TRAINING_COPIES[config.optimizer],
+        label_column=config.label_column,
     )
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch), jit_compile=jit_compile

@@ -1,6 +1,6 @@
 """Pictures of a VAE: numpy tiles (`tiles`), the geometry of the latent
 space (`latent`), what the decoder draws (`decoded`), matplotlib figures
-(`figures`), training curves (`curves`), a run's pictures
+(`figures`), anomaly scores (`scores`), training curves (`curves`), a run's pictures
 (`run_pictures`) and its one-page report (`report`)."""
 
 from vaekit.viz.curves import kl_per_unit, training_curves
@@ -15,10 +15,12 @@ from vaekit.viz.figures import latent_scatter, save_picture, vector_heatmaps
 from vaekit.viz.latent import manifold_layout
 from vaekit.viz.report import build_report, write_report
 from vaekit.viz.run_pictures import redraw_pictures, write_run_pictures
+from vaekit.viz.scores import flagged_latent_scatter, score_histogram
 from vaekit.viz.tiles import image_grid, pair_grid, tile_images
 
 __all__ = [
     "build_report",
+    "flagged_latent_scatter",
     "image_grid",
     "interpolate",
     "interpolation",
@@ -31,6 +33,7 @@ __all__ = [
     "redraw_pictures",
     "sample_grid",
     "save_picture",
+    "score_histogram",
     "tile_images",
     "training_curves",
     "vector_heatmaps",

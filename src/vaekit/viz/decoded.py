@@ -27,12 +27,20 @@ __all__ = [
 
 
 def sample_grid(
-    model, n=64, seed=0, temperature=1.0, ncols=None, condition=None, label=None
+    model,
+    n=64,
+    seed=0,
+    temperature=1.0,
+    ncols=None,
+    condition=None,
+    label=None,
+    draw=None,
 ):
     """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes them
     (a conditional model: under `condition`, one value for all or one per
     sample, or `label`, a class name or index; default: the classes in
-    turn, see `VAE.default_condition`).
+    turn, see `VAE.default_condition`); `draw` as in `VAE.sample` (images
+    show the means by default).
 
     Returns:
         For image data, a `uint8` grid of the `n` decoded means (`ncols` per
@@ -50,7 +58,9 @@ def sample_grid(
     if label is not None:
         condition = model.label_condition(label)
         named = f", label {model.class_name_of(condition)}"
-    samples = model.sample(n, seed=seed, temperature=temperature, condition=condition)
+    samples = model.sample(
+        n, seed=seed, temperature=temperature, condition=condition, draw=draw
+    )
     if not is_image_shape(model.data_shape):
         return vector_heatmaps(
             [("decoded samples", samples, "sample")],
