@@ -100,17 +100,15 @@ class _VAEEstimator(BaseEstimator):
         params = self.get_params(deep=False)
         try:
             config = self._config()
-        except Exception:  # an invalid parameter: show what was given
+        except ValueError:  # an invalid parameter: show what was given
             config = None
         if config is not None:
             for name in _SETTINGS:
                 if params[name] is None:
                     value = getattr(config, name)
                     params[name] = tuple(value) if name == "hidden_dims" else value
-        shown = BaseEstimator.__new__(type(self))
-        shown.__dict__.update(params)
         with config_context(print_changed_only=False):
-            return BaseEstimator.__repr__(shown, N_CHAR_MAX)
+            return BaseEstimator.__repr__(type(self)(**params), N_CHAR_MAX)
 
     def _config(self):
         """The preset's settings with the parameters that are set."""

@@ -225,14 +225,17 @@ class DataTransform(keras.layers.Layer):
                 yield chunk[..., self.numeric].reshape(-1, len(self.numeric))
 
         count = len(data) * math.prod(self.data_shape[:-1])
-        low, high, whole = np.inf, -np.inf, True
+        # The first pass also keeps each feature's range and whether it is
+        # whole numbers (for draws from p(x|z)).
+        total, low, high, whole = 0.0, np.inf, -np.inf, True
         for chunk in chunks():
+            total = total + chunk.sum(axis=0)
             low = np.minimum(low, chunk.min(axis=0))
             high = np.maximum(high, chunk.max(axis=0))
             whole = whole & np.all(chunk == np.round(chunk), axis=0)
         self.value_range = np.stack([low, high], axis=1).tolist()
         self.integers = [bool(w) for w in np.broadcast_to(whole, low.shape)]
-        mean = sum(chunk.sum(axis=0) for chunk in chunks()) / count
+        mean = total / count
         squares = sum(((chunk - mean) ** 2).sum(axis=0) for chunk in chunks())
         std = np.sqrt(squares / count)
         # Constant: no spread beyond float32's rounding of the values.

@@ -50,11 +50,6 @@ MIN_DECODER_STD = 1e-3
 LOG_VAR_RATE = 10.0
 
 
-def _numpy(value):
-    """A tensor or variable as a numpy array."""
-    return keras.ops.convert_to_numpy(value)
-
-
 def _flat(values):
     """`(batch, ...)` -> `(batch, features)`. The per-pixel work runs on
     the flat rows: on XLA:CPU the same Bernoulli log-likelihood over
@@ -214,7 +209,7 @@ class Gaussian:
         """`mean` plus Gaussian noise of the likelihood's variance (numpy;
         numpy's generator seeded by `seed`)."""
         mean = np.asarray(mean, np.float64)
-        std = np.exp(0.5 * np.asarray(_numpy(self.log_var()), np.float64))
+        std = np.exp(0.5 * np.asarray(ops.convert_to_numpy(self.log_var()), np.float64))
         noise = np.random.default_rng(seed).standard_normal(mean.shape)
         return (mean + std * noise).astype(np.float32)
 
@@ -289,9 +284,14 @@ class InDataUnits:
         rng = np.random.default_rng(seed)
         parts = []
         if numeric is not None:
-            std = np.exp(0.5 * np.asarray(_numpy(self.numeric.log_var()), np.float64))
+            std = np.exp(
+                0.5
+                * np.asarray(ops.convert_to_numpy(self.numeric.log_var()), np.float64)
+            )
             values = numeric + std * rng.standard_normal(numeric.shape)
-            values = values * _numpy(transform.scale) + _numpy(transform.mean)
+            values = values * ops.convert_to_numpy(
+                transform.scale
+            ) + ops.convert_to_numpy(transform.mean)
             if transform.value_range is not None:
                 bounds = np.asarray(transform.value_range)
                 values = np.where(transform.integers, np.round(values), values)

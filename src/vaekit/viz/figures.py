@@ -131,7 +131,7 @@ def label_text(value):
     return str(value)
 
 
-def _scatter_points(z_mean):
+def scatter_points(z_mean):
     """`(points (n, 2), axis labels, what)` of the latent scatter."""
     dims = z_mean.shape[1]
     if dims == 1:
@@ -237,7 +237,7 @@ def latent_scatter(
         y = np.asarray(y).reshape(-1)
         if len(y) != n:
             raise InvalidArgument(f"{len(y)} labels for {n} examples")
-    points, labels, what = _scatter_points(z_mean)
+    points, labels, what = scatter_points(z_mean)
     fig, ax = plt.subplots(figsize=(7.5, 6), constrained_layout=True)
     size = float(np.clip(20000.0 / max(n, 1), 4.0, 30.0))
     if y is None:

@@ -5,7 +5,7 @@ gives (a notebook's), or on a new figure that needs no pyplot backend."""
 import numpy as np
 
 from vaekit.errors import InvalidArgument
-from vaekit.viz.figures import _scatter_points
+from vaekit.viz.figures import scatter_points
 
 __all__ = ["flagged_latent_scatter", "score_histogram"]
 
@@ -72,7 +72,7 @@ def flagged_latent_scatter(z_mean, flagged, ax=None, title=None):
             f"of shape {z_mean.shape} and {len(flagged)} flags"
         )
     figure, ax = _axes(ax, (6.5, 5.5))
-    points, labels, what = _scatter_points(z_mean)
+    points, labels, what = scatter_points(z_mean)
     size = float(np.clip(20000.0 / len(points), 4.0, 30.0))
     for mask, colour, name in (
         (~flagged, "#4c72b0", "inlier"),
