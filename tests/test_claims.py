@@ -86,6 +86,9 @@ def own_run(folder):
     for name in runs.OWN_PICTURES:
         (plots / name).write_text(f"old {name}")
     (plots / ".samples.abc123_x.tmp.png").write_text("half a picture")
+    events = folder / runs.TENSORBOARD
+    events.mkdir()
+    (events / "events.out.tfevents.1700000000.host.42.0a1b2c3d").write_text("old")
     return str(folder)
 
 
@@ -119,6 +122,8 @@ def test_overwrite_of_a_real_run_folder(tiny_run, copy_run):
         ".notes.tmp",  # looks like a temporary, of no file of vaekit's
         ".data.abc123.tmp.csv",
         "plots/.mine.abc123.tmp.png",
+        "tensorboard/notes.txt",
+        "link:tensorboard",
     ],
 )
 def test_overwrite_refuses_a_folder_with_a_foreign_file(tmp_path, foreign):
@@ -134,7 +139,8 @@ def test_overwrite_refuses_a_folder_with_a_foreign_file(tmp_path, foreign):
             shutil.rmtree(target)
         else:
             target.unlink()
-        target.symlink_to(outside if name == runs.PLOTS else outside / "precious.png")
+        folder_link = name in runs.OWN_FOLDERS
+        target.symlink_to(outside if folder_link else outside / "precious.png")
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("user's own")

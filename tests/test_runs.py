@@ -50,8 +50,28 @@ def test_file_names():
         runs.REPORT,
         runs.TRAIN_SCORES,
         runs.MARKER,
+        runs.MLFLOW,
     }
+    assert (runs.MLFLOW, runs.TENSORBOARD) == ("mlflow.json", "tensorboard")
+    assert runs.OWN_FOLDERS == (runs.PLOTS, runs.TENSORBOARD)
     assert runs.path("RUN", runs.MODEL) == os.path.join("RUN", "model.keras")
+
+
+def test_own_files_of_the_run_folders_sub_folders(tmp_path):
+    """vaekit's pictures in plots/, event files (TensorBoard needs their
+    names to hold `tfevents`) in tensorboard/: regular files, no links."""
+    (tmp_path / "samples.png").write_text("")
+    (tmp_path / "events.out.tfevents.1700000000.host.1.ab").write_text("")
+    (tmp_path / "events.txt").write_text("")
+    (tmp_path / "events.out.tfevents.link").symlink_to(tmp_path / "events.txt")
+    folder = str(tmp_path)
+    assert runs.is_own_in(runs.PLOTS, folder, "samples.png")
+    assert not runs.is_own_in(runs.TENSORBOARD, folder, "samples.png")
+    events = "events.out.tfevents.1700000000.host.1.ab"
+    assert runs.is_own_in(runs.TENSORBOARD, folder, events)
+    assert not runs.is_own_in(runs.PLOTS, folder, events)
+    assert not runs.is_own_in(runs.TENSORBOARD, folder, "events.txt")
+    assert not runs.is_own_in(runs.TENSORBOARD, folder, "events.out.tfevents.link")
 
 
 def test_read_config(run, tmp_path):

@@ -4,7 +4,7 @@ vaekit wrote.
 `claim` creates a folder and writes the marker (`vaekit.runs.MARKER`) in one
 step that only one process can win; `--overwrite` empties only a folder that
 holds the marker and nothing but vaekit's own files (`vaekit.runs.OWN_FILES`,
-`OWN_PICTURES`), naming the first foreign file otherwise. `check_output`
+and in its `OWN_FOLDERS` the pictures and event files), naming the first foreign file otherwise. `check_output`
 refuses, without touching anything, what `claim` would refuse, so that a run
 refuses a bad output before reading its data; `release` removes a folder a
 run claimed and never wrote to.
@@ -16,7 +16,7 @@ import time
 
 from vaekit import __version__, io
 from vaekit.errors import RunFolderError
-from vaekit.runs import MARKER, OWN_FILES, OWN_PICTURES, PLOTS, is_own, path
+from vaekit.runs import MARKER, OWN_FILES, OWN_FOLDERS, is_own, is_own_in, path
 
 __all__ = ["check_output", "claim", "release"]
 
@@ -48,10 +48,10 @@ def _foreign(output):
     None."""
     for name in sorted(os.listdir(output)):
         full = path(output, name)
-        if name == PLOTS and os.path.isdir(full) and not os.path.islink(full):
+        if name in OWN_FOLDERS and os.path.isdir(full) and not os.path.islink(full):
             for inner in sorted(os.listdir(full)):
-                if not is_own(full, inner, OWN_PICTURES):
-                    return os.path.join(PLOTS, inner)
+                if not is_own_in(name, full, inner):
+                    return os.path.join(name, inner)
         elif not is_own(output, name, OWN_FILES):
             return name
     return None
@@ -88,11 +88,12 @@ def _empty(output):
     """Removes vaekit's own files from a marked run folder, refusing it
     whole (before removing anything) if it holds anything else."""
     _check_replaceable(output)
-    plots = path(output, PLOTS)
-    if os.path.isdir(plots):
-        for name in os.listdir(plots):
-            os.remove(os.path.join(plots, name))
-        os.rmdir(plots)
+    for sub in OWN_FOLDERS:
+        folder = path(output, sub)
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                os.remove(os.path.join(folder, name))
+            os.rmdir(folder)
     for name in os.listdir(output):
         if name != MARKER:
             os.remove(path(output, name))

@@ -14,6 +14,9 @@ A training run writes one folder::
       report.html      one self-contained page of all of it
       INCOMPLETE       while the run is not complete (training, interrupted,
                        failed): what is here may be partial
+      mlflow.json      with --mlflow: the MLflow tracking URI and run id
+                       (a resume continues that MLflow run)
+      tensorboard/     with the tensorboard setting: TensorBoard event files
 
 Every other module names these files through the constants here and reads
 them back through the functions here; `vaekit.claims` creates (claims) one.
@@ -38,8 +41,12 @@ __all__ = [
     "TRAIN_SCORES",
     "INCOMPLETE",
     "MARKER",
+    "MLFLOW",
     "OWN_FILES",
+    "OWN_FOLDERS",
+    "TENSORBOARD",
     "is_own",
+    "is_own_in",
     "load_config",
     "path",
     "read_config",
@@ -66,8 +73,14 @@ MARKER = ".vaekit-run"
 # Present from the moment training writes to a run folder until its last
 # output is written (vaekit.training): the report and resume read it.
 INCOMPLETE = "INCOMPLETE"
+# The MLflow run of a run tracked with --mlflow (vaekit.training.tracking).
+MLFLOW = "mlflow.json"
+# The TensorBoard event files of a run with the tensorboard setting
+# (vaekit.training.tensorboard_log), each named EVENTS_PREFIX + a suffix.
+TENSORBOARD = "tensorboard"
+EVENTS_PREFIX = "events.out.tfevents."
 OWN_FILES = (CONFIG, HISTORY, CHECKPOINT, MODEL, METRICS, REPORT, TRAIN_SCORES)
-OWN_FILES += (MARKER, INCOMPLETE)
+OWN_FILES += (MARKER, INCOMPLETE, MLFLOW)
 # What vaekit writes in PLOTS (see vaekit.viz.run_pictures).
 OWN_PICTURES = (
     "training_curves.png",
@@ -79,6 +92,8 @@ OWN_PICTURES = (
     "interpolation.png",
     PLOTS_INDEX,
 )
+# The sub-folders of a run that hold only vaekit's files (see `is_own_in`).
+OWN_FOLDERS = (PLOTS, TENSORBOARD)
 
 
 def path(run, name):
@@ -92,6 +107,20 @@ def is_own(folder, name, names):
     full = os.path.join(folder, name)
     own = name in names or io.is_temporary(name, names)
     return own and os.path.isfile(full) and not os.path.islink(full)
+
+
+def is_own_in(sub, folder, name):
+    """Whether entry `name` of `folder`, the run's sub-folder `sub` (one of
+    `OWN_FOLDERS`), is a file vaekit writes there: a picture of
+    `OWN_PICTURES` in `PLOTS`, an event file in `TENSORBOARD`."""
+    if sub != TENSORBOARD:
+        return is_own(folder, name, OWN_PICTURES)
+    full = os.path.join(folder, name)
+    return (
+        name.startswith(EVENTS_PREFIX)
+        and os.path.isfile(full)
+        and not os.path.islink(full)
+    )
 
 
 def read_config(run, missing_ok=False):

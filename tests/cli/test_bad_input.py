@@ -372,6 +372,12 @@ BAD_INPUTS = {
     "report-missing-run": ["report", f"{B}/no_run", "--output", OUT + ".html"],
     "report-not-a-run": ["report", f"{B}/img_none", "--output", OUT + ".html"],
     "report-bad-suffix": ["report", f"{B}/img_none", "--output", OUT + ".pdf"],
+    # -- export --
+    "export-missing-run": ["export", f"{B}/no_run", "--output", OUT],
+    "export-not-a-run": ["export", f"{B}/img_none", "--output", OUT],
+    "export-bad-format": ["export", M, "--format", "pickle", "--output", OUT],
+    "export-bad-parts": ["export", M, "--parts", "encoder,loss", "--output", OUT],
+    "export-nan-model": ["export", f"{B}/nan.npy", "--output", OUT],
     # -- no or unknown command --
     "no-command": [],
     "unknown-command": ["fit", "--data", "digits"],
@@ -419,6 +425,7 @@ COMMANDS = [
     "plot",
     "interpolate",
     "report",
+    "export",
 ]
 
 

@@ -27,6 +27,7 @@ COMMANDS = [
     "plot",
     "interpolate",
     "report",
+    "export",
 ]
 
 

@@ -9,6 +9,7 @@ few tests that must train train tiny models for an epoch or two.
 import csv
 import json
 import os
+import re
 import signal
 import typing
 
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.cli.conftest import check_table_csv, read_table, refused, table_with_ids
-from tests.helpers import TABLE_ROWS, TABLE_TRAIN
+from tests.helpers import TABLE_ROWS, TABLE_TRAIN, TINY_RUN_ARGS
 from vaekit import config as config_lib
 from vaekit import runs
 from vaekit.cli import train as train_cli
@@ -72,6 +73,7 @@ def test_one_flag_per_setting_with_its_help_and_choices(cli):
         "--coordinator",
         "--num-processes",
         "--process-id",
+        "--mlflow",
         "--quiet",
     }
     assert len(flags) == len(set(flags))
@@ -207,6 +209,45 @@ def test_train_from_its_config_reproduces_the_run(cli, tiny_run, tmp_path):
     ]
     assert all(line.startswith("vaekit: ") for line in err)
     assert "vaekit: evaluating on 180 held-out examples (k=5)" in err
+
+
+def test_train_names_its_folder_before_training_and_says_each_final_phase(
+    tmp_path, monkeypatch
+):
+    """What people watching a run see, in order (stdout and stderr as one
+    terminal shows them): the run folder before the first epoch, then a line
+    as each part of the final phase begins, and how long each took."""
+    import contextlib
+    import io
+
+    from vaekit.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = [a for a in TINY_RUN_ARGS if a != "--quiet"]
+    both = io.StringIO()
+    with contextlib.redirect_stdout(both), contextlib.redirect_stderr(both):
+        assert main(["train", *argv, "--output", "R"]) == 0
+    lines = both.getvalue().splitlines()
+    order = [
+        "vaekit: run folder: R",
+        "Epoch 1/2",
+        "Epoch 2/2",
+        f"vaekit: saving the model to {os.path.join('R', 'model.keras')}",
+        "vaekit: evaluating on 180 held-out examples (k=5)",
+        f"vaekit: drawing the pictures into {os.path.join('R', 'plots')}",
+        "vaekit: scoring 1617 training examples (k=5)",
+        f"vaekit: writing the report {os.path.join('R', 'report.html')}",
+    ]
+    assert [line for line in lines if line in order] == order
+    (done,) = [line for line in lines if line.startswith("vaekit: final phase done")]
+    assert lines.index(done) > lines.index(order[-1])
+    parts = "model|evaluation|pictures|training scores|report"
+    assert re.fullmatch(
+        rf"vaekit: final phase done in [0-9.]+ s: "
+        rf"(({parts}) [0-9.]+ s, ){{4}}({parts}) [0-9.]+ s",
+        done,
+    ), done
+    assert lines[-2] == "run folder: R"
 
 
 def test_quiet_prints_only_the_result(cli, tmp_path, monkeypatch):

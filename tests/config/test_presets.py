@@ -64,6 +64,7 @@ ALTERNATIVES = {
     "seed": (7, 0),
     "backend": ("torch", "jax"),
     "distribute": (True, False),
+    "tensorboard": (True, False),
 }
 
 

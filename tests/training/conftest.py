@@ -10,6 +10,7 @@ their scripts are files in this folder.
 import numpy as np
 import pytest
 
+from tests.cli.conftest import cli  # noqa: F401 (the command line, run in-process)
 from tests.training.common import TRAIN, prototypes
 
 

@@ -15,6 +15,7 @@ from vaekit import VaekitError, __version__
 from vaekit.cli import (
     encode,
     evaluate,
+    export,
     interpolate,
     plot,
     reconstruct,
@@ -38,6 +39,7 @@ _COMMANDS = (
     plot,
     interpolate,
     report,
+    export,
 )
 # The OS errors a user causes with the paths and the disk they give.
 _USER_OS_ERRORS = {

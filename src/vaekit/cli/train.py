@@ -160,6 +160,18 @@ def add_parser(subparsers):
         "(only --epochs may change)",
     )
     _add_launch(p)
+    p.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="URI",
+        help="log the run to MLflow: its settings, each epoch's metrics, the "
+        "held-out metrics and the run folder's files, at tracking URI URI "
+        "(http://HOST:PORT, sqlite:///FILE.db; default: a SQLite store beside the "
+        "run folder, runs/mlflow.db); with --resume, the same MLflow run continues "
+        '(needs pip install "vaekit[track]")',
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -220,6 +232,7 @@ def cmd_train(args):
             coordinator=args.coordinator,
             num_processes=args.num_processes,
             process_id=args.process_id,
+            mlflow=args.mlflow,
         )
     except TrainingInterrupted as exc:
         print(

@@ -303,6 +303,15 @@ class Config:
         check=fieldchecks.distribute,
         recipe=False,
     )
+    tensorboard: bool = setting(
+        False,
+        "write TensorBoard event files into RUN/tensorboard/: the history's metrics "
+        "every epoch, the held-out metrics and pictures at the end (needs "
+        'pip install "vaekit[track]")',
+        "run",
+        check=fieldchecks.flag,
+        recipe=False,
+    )
 
     def __post_init__(self):
         for name in (

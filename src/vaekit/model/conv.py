@@ -66,7 +66,9 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
         channels = ops.shape(kernel)[3]
         k = ops.reshape(k, (4 * channels, 4 * filters))
         padded = ops.pad(inputs, [[0, 0], [1, 0], [1, 0], [0, 0]])
-        batch, height, width = ops.shape(inputs)[:3]
+        # The batch as -1 in the reshapes: exporters (jax2onnx) follow a
+        # reshape of one unknown size, not of the symbolic batch itself.
+        height, width = ops.shape(inputs)[1:3]
         # The 2x2 windows as rows of one matmul (XLA:CPU's fastest op).
         patches = ops.concatenate(
             [
@@ -77,9 +79,9 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
             axis=-1,
         )
         y = ops.matmul(ops.reshape(patches, (-1, 4 * channels)), k)
-        y = ops.reshape(y, (batch, height, width, 2, 2, filters))
+        y = ops.reshape(y, (-1, height, width, 2, 2, filters))
         y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
-        y = ops.reshape(y, (batch, 2 * height, 2 * width, filters))
+        y = ops.reshape(y, (-1, 2 * height, 2 * width, filters))
         return _bias_and_activation(self, y)
 
 
@@ -119,12 +121,12 @@ class MatmulConv2D(keras.layers.Conv2D):
         kernel = ops.cast(self.kernel, inputs.dtype)  # (kh, kw, in, out)
         channels = ops.shape(kernel)[2]
         filters = self.filters
-        batch, height, width = ops.shape(inputs)[:3]
+        height, width = ops.shape(inputs)[1:3]
         projection = ops.reshape(
             ops.transpose(kernel, (2, 0, 1, 3)), (channels, kh * kw * filters)
         )
         u = ops.matmul(ops.reshape(inputs, (-1, channels)), projection)
-        u = ops.reshape(u, (batch, height, width, kh, kw, filters))
+        u = ops.reshape(u, (-1, height, width, kh, kw, filters))
         ph, pw = (kh - 1) // 2, (kw - 1) // 2
         u = ops.pad(u, [[0, 0], [ph, ph], [pw, pw], [0, 0], [0, 0], [0, 0]])
         y = None

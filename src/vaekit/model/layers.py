@@ -294,7 +294,7 @@ class DataTransform(keras.layers.Layer):
         for logits, values in zip(
             blocks, self.category_values or [None] * len(blocks), strict=True
         ):
-            best = ops.argmax(logits, axis=-1)
+            best = _first_max_index(logits)
             if values is not None:
                 best = ops.take(np.asarray(values, "float32"), best)
             parts.append(ops.expand_dims(ops.cast(best, params.dtype), -1))
@@ -366,3 +366,14 @@ def _value_bounds(value_range, integers, n):
             (value_range, integers),
         )
     return bounds.tolist(), [bool(w) for w in whole]
+
+
+def _first_max_index(logits):
+    """`ops.argmax(logits, axis=-1)` (the first of equal largest values),
+    written as a comparison and a minimum: plain operations that every
+    exporter maps to ONNX (JAX's argmax lowers to bit operations that
+    onnxruntime does not run)."""
+    n = logits.shape[-1]
+    largest = ops.max(logits, axis=-1, keepdims=True)
+    positions = np.arange(n, dtype="int32")
+    return ops.min(ops.where(logits >= largest, positions, n), axis=-1)

@@ -13,6 +13,10 @@
   its optimizer and the state of the callbacks above (`get_state` /
   `set_state`), so that a resumed run continues exactly.
 
+`row_metrics` and `eval_metrics` name the numbers of a history row and of
+the held-out metrics as the trackers log them (see
+`vaekit.training.tracking`).
+
 A stop from a signal or a NaN loss is an exception (`Interrupted`,
 `Diverged`) raised out of `fit`, so no later callback records the
 unfinished epoch; `vaekit.training.train` handles both.
@@ -49,6 +53,8 @@ __all__ = [
     "LatentDiagnostics",
     "StopOnNaN",
     "StopOnSignal",
+    "eval_metrics",
+    "row_metrics",
 ]
 
 HISTORY_KEYS = (
@@ -265,6 +271,38 @@ def _history_csv(rows):
         values.update({f"kl_{j}": v for j, v in enumerate(row.get("unit_kl", ()))})
         writer.writerow({k: values.get(k, "") for k in fields})
     return out.getvalue()
+
+
+def row_metrics(row):
+    """The numbers of a history row (see `HistoryFile`) by their column
+    names in `history.csv` (`loss`, ..., `seconds`, `active_units`, `kl_0`,
+    ...), the epoch left out: what a tracker logs at step `row["epoch"]`."""
+    values = {k: v for k, v in row.items() if k not in ("epoch", "unit_kl")}
+    values.update({f"kl_{j}": v for j, v in enumerate(row.get("unit_kl", ()))})
+    return _numbers(values)
+
+
+def eval_metrics(metrics):
+    """The numbers of the held-out metrics (`vaekit.evaluate`'s dict), named
+    `eval_<key>` (`eval_elbo`, `eval_log_likelihood`, ...), as trackers log
+    them."""
+    return _numbers({f"eval_{k}": v for k, v in metrics.items()})
+
+
+def _numbers(values):
+    """The finite numbers among `values` (Python, numpy or a backend's
+    scalars) as floats; text, flags and lists are left out."""
+    numbers = {}
+    for key, value in values.items():
+        if isinstance(value, (bool, str, list, tuple, dict)) or value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number):
+            numbers[key] = number
+    return numbers
 
 
 class HistoryFile(keras.callbacks.Callback):

@@ -16,6 +16,7 @@ from vaekit.config import to_toml
 from vaekit.errors import InvalidArgument, RunFolderError, VaekitWarning
 from vaekit.evaluation.diagnostics import DIAGNOSTIC_EXAMPLES
 from vaekit.training import callbacks as cbs
+from vaekit.training import tracking
 from vaekit.training.batches import TrainingBatches
 from vaekit.training.build import build_model, check_model_memory, learning_rate
 from vaekit.training.checkpoint import load_checkpoint
@@ -77,6 +78,9 @@ class Session:
     verbose: object
     scratch: object = None  # the temporary folder of a process other than 0
     resumed: bool = False
+    # MLflow and TensorBoard loggers (vaekit.training.tracking), among
+    # `callbacks` too: `finish` gives them the final metrics and files.
+    trackers: list = dataclasses.field(default_factory=list)
 
 
 def _run_folder(config, output, overwrite, resume, launch):
@@ -164,27 +168,33 @@ def setup(
     dataset=None,
     verbose="auto",
     launch=None,
+    mlflow=None,
 ):
     """Loads and splits the data, checks that the model fits in memory,
-    claims the run folder, builds the model and its callbacks, and restores
-    the checkpoint of a resumed run.
+    claims the run folder, builds the model and its callbacks, starts the
+    trackers (`mlflow`: see `vaekit.training.tracking.prepare`), and
+    restores the checkpoint of a resumed run.
 
     Raises:
-        VaekitError: for a bad folder, bad data, or a model that cannot be
-            built for it.
+        VaekitError: for a bad folder, bad data, a model that cannot be
+            built for it, or a tracker that cannot be used.
     """
     launch = launch or Launch()
     # The data is read, and the model's size checked against memory, before
     # the folder is touched: a refused start leaves it as it was. An output
-    # that would be refused is refused first, before the data is read.
+    # that would be refused is refused first, before the data is read, and
+    # so is a tracker that cannot be used (a server that does not answer).
     if resume is None:
         claims.check_output(output, overwrite)
+    uri = None
+    if launch.is_process_zero() or not config.distribute:
+        uri = tracking.prepare(config, mlflow, output, resume)
     data = data_lib.run_data(config, dataset)
     config = config.for_rows(len(data[1].train[0]))
     check_model_memory(config, data[1].train[0].shape[1:])
     run, scratch = _run_folder(config, output, overwrite, resume, launch)
     try:
-        return _setup(config, run, scratch, resume, data, verbose, launch)
+        return _setup(config, run, scratch, resume, data, verbose, launch, uri)
     except BaseException:
         if resume is None and scratch is None:
             claims.release(run)
@@ -288,7 +298,7 @@ def _batches(config, splits, batch_size, pad_to, process):
     return batches, validation
 
 
-def _setup(config, run, scratch, resume, data, verbose, launch):
+def _setup(config, run, scratch, resume, data, verbose, launch, uri=None):
     dataset, splits = data
     x_train, y_train = splits.train
     y_train = y_train if config.conditional else None
@@ -312,6 +322,11 @@ def _setup(config, run, scratch, resume, data, verbose, launch):
         meta, arrays = load_checkpoint(resume, model, required=("epoch", "step"))
         checkpoint.restore(meta, arrays)
         start = _resume_start(config, run, meta, steps, early)
+    trackers = []
+    if scratch is None:
+        history = next(c for c in callbacks if isinstance(c, cbs.HistoryFile))
+        trackers = tracking.start(run, config, uri, history)
+        callbacks += trackers  # after the checkpoint: what it holds is logged
     io.write_text(runs.path(run, runs.INCOMPLETE), INCOMPLETE_TEXT)
     io.write_text(runs.path(run, runs.CONFIG), to_toml(config))
     batches, validation = _batches(config, splits, batch_size, pad_to, process)
@@ -333,4 +348,5 @@ def _setup(config, run, scratch, resume, data, verbose, launch):
         verbose,
         scratch,
         resumed=resume is not None,
+        trackers=trackers,
     )

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 
 import keras
 import numpy as np
@@ -21,6 +22,7 @@ from vaekit.errors import RunFolderError, TrainingDiverged
 from vaekit.evaluation import evaluate, scores_of
 from vaekit.model import load_model
 from vaekit.training import callbacks as cbs
+from vaekit.training import tracking
 from vaekit.training.checkpoint import load_checkpoint
 from vaekit.training.setup import Launch, setup
 from vaekit.training.signals import SignalGuard, Stop, TrainingInterrupted
@@ -47,6 +49,7 @@ def train(
     coordinator=None,
     num_processes=None,
     process_id=None,
+    mlflow=None,
 ):
     """Trains a VAE as `config` says and writes its run folder.
 
@@ -75,6 +78,11 @@ def train(
             writes the run folder; the others compute every step with it,
             write only to a temporary folder that they delete, and return
             `(None, {})`.
+        mlflow: Log the run to MLflow (see `vaekit.training.tracking`): a
+            tracking URI (`http://host:5000`, `sqlite:///path.db`), or True
+            for a local store beside the run folder (`runs/mlflow.db`); a
+            resumed run continues its MLflow run. None: no MLflow. (The
+            `tensorboard` setting writes TensorBoard event files.)
 
     Returns:
         `(run, metrics)`: the path of the run folder and the held-out
@@ -95,10 +103,16 @@ def train(
             **data_lib.table_options(config),
         )
     launch = Launch(coordinator, num_processes, process_id)
-    session = setup(config, output, overwrite, resume, dataset, verbose, launch)
-    with SignalGuard() as signals:
-        fit(session, signals)
-        return finish(session, signals)
+    session = setup(config, output, overwrite, resume, dataset, verbose, launch, mlflow)
+    try:
+        with SignalGuard() as signals:
+            fit(session, signals)
+            result = finish(session, signals)
+    except BaseException as error:
+        tracking.end(session.trackers, error)
+        raise
+    tracking.end(session.trackers)
+    return result
 
 
 def _phases(start_epoch, skip, epochs):
@@ -187,11 +201,13 @@ def finish(session, signals):
     # once, and a resume redoes only the final save and evaluation.
     signals.at_once()
     model, run, config = session.model, session.run, session.config
+    phase = _Phases()
     try:
         _remove_results(run)
         if session.early_stopping is not None:
             session.early_stopping.restore_best(model)
-        io.save_model(model, runs.path(run, runs.MODEL))
+        with phase("model", "saving the model to %s", runs.path(run, runs.MODEL)):
+            io.save_model(model, runs.path(run, runs.MODEL))
         if config.distribute:
             # Evaluation and pictures run on process 0 alone, unsharded.
             keras.distribution.set_distribution(None)
@@ -199,20 +215,60 @@ def finish(session, signals):
                 session.scratch.cleanup()
                 return None, {}
             model = load_model(runs.path(run, runs.MODEL))
-        metrics = _evaluate(session, model)
-        write_run_pictures(
-            run,
-            model,
-            *session.splits.evaluation,
-            label_names=session.splits.label_names,
-        )
-        _write_train_scores(session, model)
+        with phase("evaluation"):  # _evaluate says what it evaluates
+            metrics = _evaluate(session, model)
+        with phase(
+            "pictures", "drawing the pictures into %s", runs.path(run, runs.PLOTS)
+        ):
+            write_run_pictures(
+                run,
+                model,
+                *session.splits.evaluation,
+                label_names=session.splits.label_names,
+            )
+        with phase("training scores"):  # _write_train_scores says what it scores
+            _write_train_scores(session, model)
         with contextlib.suppress(FileNotFoundError):
             os.remove(runs.path(run, runs.INCOMPLETE))
-        write_report(run)
+        with phase("report", "writing the report %s", runs.path(run, runs.REPORT)):
+            write_report(run)
+        if session.trackers:
+            with phase("tracking", "logging the results to %s", _names(session)):
+                tracking.log_final(session.trackers, run, metrics)
     except Stop as stop:
         raise TrainingInterrupted(stop.signum, run, config.epochs, 0) from None
+    phase.done()
     return run, metrics
+
+
+class _Phases:
+    """Says (logs) each part of the final phase as it begins, and when all
+    are done, how long each took: `with phase(name, text, *args): ...`."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.seconds = []
+
+    @contextlib.contextmanager
+    def __call__(self, name, text=None, *args):
+        if text is not None:
+            logger.info(text, *args)
+        start = time.perf_counter()
+        yield
+        self.seconds.append((name, time.perf_counter() - start))
+
+    def done(self):
+        parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds)
+        total = time.perf_counter() - self.start
+        logger.info("final phase done in %.1f s: %s", total, parts)
+
+
+def _names(session):
+    """What the run's trackers are, for a log line."""
+    kinds = {"MLflowLogger": "MLflow", "TensorBoardLog": "TensorBoard"}
+    return " and ".join(
+        kinds.get(type(t).__name__, "a tracker") for t in session.trackers
+    )
 
 
 def _remove_results(run):
