@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from vaekit import data, resources
@@ -298,6 +298,9 @@ dtypes = st.sampled_from(["<f4", "<f8", "|u1", "<i2", ">f4"])
     cut=st.integers(-3, 3),
     seed=st.integers(0, 2**32 - 1),
 )
+@example(
+    shape=[1_518_494_220, 1_518_506_280, 0], dtype="<f4", fortran=False, cut=0, seed=0
+)
 def test_npy_reads_back_exactly_or_refuses(shape, dtype, fortran, cut, seed):
     """150 examples: random headers (some declaring billions of values,
     Fortran order, every dtype vaekit reads) over payloads cut short, exact
@@ -312,10 +315,13 @@ def test_npy_reads_back_exactly_or_refuses(shape, dtype, fortran, cut, seed):
         parts = _read_bounded(lambda: arrayfiles.read_npy(path))
         complete = len(payload) >= declared
         # An empty array whose one example would be larger than any memory
-        # (shape [0, 10^9, 10^9]) may be refused too: numpy cannot describe it.
+        # (shape [0, 10^9, 10^9]) may be refused too: numpy cannot describe
+        # it, nor one whose other sizes multiply past its index type
+        # ([10^9, 10^9, 0]: numpy checks the product of the non-zero sizes).
         example = math.prod(shape[1:]) * np.dtype(dtype).itemsize
+        nonzero = math.prod(d for d in shape if d) * np.dtype(dtype).itemsize
         if parts is None:
-            assert not complete or example > 2**40
+            assert not complete or example > 2**40 or nonzero > 2**62
             return
         assert complete
         x = parts["x_train"][0]
