@@ -148,3 +148,12 @@ def test_the_sets_of_allowed_values():
     assert "relu" in checks.ACTIVATIONS and len(set(checks.ACTIVATIONS)) == 10
     for name in checks.__all__:
         assert hasattr(checks, name), name
+
+
+def test_installed_finds_a_package_without_importing_it(monkeypatch):
+    import sys
+
+    assert checks.installed("numpy")
+    assert not checks.installed("vaekit_no_such_package")
+    monkeypatch.setitem(sys.modules, "numpy", None)  # made missing
+    assert not checks.installed("numpy")

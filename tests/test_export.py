@@ -22,21 +22,27 @@ SERVE = os.path.join(os.path.dirname(__file__), "serve_export.py")
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
 
 
-def serve(folder, source, tmp_path):
-    """The outputs of an ONNX export served in a fresh process that refuses
-    to import keras, jax, tensorflow and torch."""
-    out = tmp_path / "served.npz"
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+def run_python(args, out, env):
+    """The arrays a fresh Python process (`python ARGS OUT`) saved in
+    `out`."""
     done = subprocess.run(
-        [sys.executable, SERVE, str(folder), str(source), str(out)],
+        [sys.executable, *args, str(out)],
         capture_output=True,
         text=True,
         env=env,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    with np.load(out) as served:
-        return dict(served)
+    with np.load(out) as saved:
+        return dict(saved)
+
+
+def serve(folder, source, tmp_path):
+    """The outputs of an ONNX export served in a fresh process that refuses
+    to import keras, jax, tensorflow and torch."""
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    args = [SERVE, str(folder), str(source)]
+    return run_python(args, tmp_path / "served.npz", env)
 
 
 def expected(model_path, data, **options):
@@ -132,18 +138,8 @@ def test_saved_model_reloads_in_tensorflow_with_vaekits_outputs(
         "'encoder/z_log_var': z_log_var.numpy(), 'decoder/x_mean': "
         "m.decoder(z).numpy(), 'scorer/score': m.scorer(x).numpy()})\n"
     )
-    out = tmp_path / "tf.npz"
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    with np.load(out) as served:
-        assert_same(dict(served), wanted)
+    assert_same(run_python(["-c", script], tmp_path / "tf.npz", env), wanted)
 
 
 def test_a_conditional_model_exports_with_a_condition_input(tmp_path):

@@ -140,3 +140,17 @@ def test_save_figure_and_model_go_through_a_temporary_with_the_suffix(tmp_path):
     assert (fmt, kwargs) == ("svg", {"dpi": 50})
     assert model.startswith(".m.") and model.endswith(".tmp.keras")
     assert sorted(os.listdir(tmp_path)) == ["m.keras", "plot.svg"]
+
+
+def test_quiet_loggers_hold_back_lower_records_and_restore_the_levels(caplog):
+    import logging
+
+    chatty = logging.getLogger("vaekit.test.chatty")
+    chatty.setLevel(logging.INFO)
+    with caplog.at_level(logging.INFO, logger="vaekit.test.chatty"):
+        with io.quiet_loggers(["vaekit.test.chatty"], logging.WARNING):
+            chatty.info("held back")
+            chatty.warning("shown")
+        chatty.info("shown after")
+    assert [r.getMessage() for r in caplog.records] == ["shown", "shown after"]
+    assert chatty.level == logging.INFO

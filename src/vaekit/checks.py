@@ -7,6 +7,7 @@ arguments; `vaekit.config` calls them on a run's settings and names the
 file or flag they came from.
 """
 
+import importlib.util
 import math
 import numbers
 
@@ -24,6 +25,7 @@ __all__ = [
     "OUTPUT_BIASES",
     "OPTIMIZERS",
     "SPLITS",
+    "installed",
     "integer",
     "invalid",
     "is_number",
@@ -160,3 +162,12 @@ def separator(value, name="sep"):
             value,
         )
     return value
+
+
+def installed(module):
+    """Whether package `module` is installed, found without importing it (a
+    broken install, or a module set to None in `sys.modules`, is not)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

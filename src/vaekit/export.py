@@ -32,8 +32,6 @@ is not deterministic; `vaekit score --binarize none` computes the same
 scores.
 """
 
-import contextlib
-import logging
 import os
 import shutil
 import tempfile
@@ -43,6 +41,7 @@ import numpy as np
 
 from vaekit import __version__, checks, io, runs
 from vaekit.errors import InvalidArgument, RunFolderError
+from vaekit.io import quiet_loggers
 from vaekit.model import conditions, load_model
 
 __all__ = ["FORMATS", "PARTS", "SCHEMA", "export", "export_schema"]
@@ -162,13 +161,11 @@ def _check_format(format, parts):
     if len(set(parts)) != len(parts):
         raise InvalidArgument(f"parts {','.join(parts)}: each part once")
     for module in _NEEDS[format]:
-        try:
-            __import__(module)
-        except ImportError:
+        if not checks.installed(module):
             raise InvalidArgument(
                 f"exporting to {format} needs the package {module}, which is not "
                 'installed: pip install "vaekit[export]"'
-            ) from None
+            )
     if format == "onnx" and keras.backend.backend() != "jax":
         raise InvalidArgument(
             f"ONNX export runs on the jax backend (vaekit's default), not "
@@ -177,14 +174,14 @@ def _check_format(format, parts):
     return parts
 
 
-def _model_and_path(model):
-    """`(VAE, path or None)` of a VAE, a `.keras` file or a run folder."""
+def _load(model):
+    """The VAE of a VAE, a `.keras` file or a run folder."""
     if isinstance(model, keras.Model):
-        return model, None
+        return model
     path = os.fspath(model)
     if os.path.isdir(path):
         path = runs.path(path, runs.MODEL)
-    return load_model(path), path
+    return load_model(path)
 
 
 def _check_output(output, overwrite):
@@ -230,7 +227,7 @@ def export(model, output, format="onnx", parts=PARTS, overwrite=False):
     parts = _check_format(format, parts)
     output = os.fspath(output)
     _check_output(output, overwrite)
-    vae, _ = _model_and_path(model)
+    vae = _load(model)
     vae._require_networks()
     servables = [Servable(vae, part) for part in parts]
     for servable in servables:
@@ -261,25 +258,11 @@ def export(model, output, format="onnx", parts=PARTS, overwrite=False):
     return schema
 
 
-@contextlib.contextmanager
-def _quiet(*names):
-    """Silences the converters' own warnings (shapes they cannot name)."""
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
-
-
 def _export_onnx(servable, path):
     """One part as an ONNX file, its outputs named as `OUTPUTS` says."""
     import onnx
 
-    with _quiet("onnx_ir", "onnx_ir.serde", "jax2onnx"):
+    with quiet_loggers(("onnx_ir", "onnx_ir.serde", "jax2onnx")):
         servable.export(
             path,
             format="onnx",

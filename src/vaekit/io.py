@@ -3,12 +3,15 @@
 A writer fills a temporary file in the destination's folder, which is
 flushed and fsync'ed, then renamed over the destination (`os.replace` is
 atomic on POSIX and Windows), so a crash or Ctrl-C at any instant leaves
-either the old file or the new one.
+either the old file or the new one. `quiet_loggers` keeps what other
+libraries log while they write for vaekit (converters, tracking stores) from
+reaching the user.
 """
 
 import contextlib
 import csv
 import json
+import logging
 import math
 import os
 import re
@@ -19,6 +22,7 @@ __all__ = [
     "create_new",
     "is_temporary",
     "json_text",
+    "quiet_loggers",
     "save_figure",
     "save_model",
     "save_npy",
@@ -202,3 +206,18 @@ def save_figure(figure, path, **kwargs):
     fmt = os.path.splitext(path)[1].lstrip(".") or "png"
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format=fmt, **kwargs)
+
+
+@contextlib.contextmanager
+def quiet_loggers(names, level=logging.ERROR):
+    """While it lasts, the loggers `names` pass only records of `level` and
+    above; their levels are restored after."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(level)
+    try:
+        yield
+    finally:
+        for each, saved in zip(loggers, levels, strict=True):
+            each.setLevel(saved)

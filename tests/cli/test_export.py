@@ -5,6 +5,8 @@ import json
 import os
 
 from tests.cli.conftest import refused
+from vaekit import export
+from vaekit.cli import export as export_command
 
 
 def test_export_writes_onnx_files_and_schema_into_the_run_folder(
@@ -53,3 +55,9 @@ def test_an_existing_output_is_refused_without_overwrite(
     line = refused(cli(["export", tiny_model_path, "--output", out]))
     assert "--overwrite" in line
     assert os.listdir(out) == []
+
+
+def test_the_commands_choices_are_the_librarys():
+    # Declared again in the command so that --help loads no keras.
+    assert export_command.FORMATS == export.FORMATS
+    assert export_command.PARTS == export.PARTS

@@ -66,13 +66,12 @@ def default_output(run, format):
 
 
 def cmd_export(args):
-    model = args.run
-    if not os.path.isdir(model):
-        common.check_model_path(model)
-    else:
-        from vaekit import runs
+    from vaekit import runs
 
-        common.check_model_path(runs.path(model, runs.MODEL))
+    model = args.run
+    common.check_model_path(
+        runs.path(model, runs.MODEL) if os.path.isdir(model) else model
+    )
     output = args.output or default_output(args.run, args.format)
     from vaekit.export import export
 

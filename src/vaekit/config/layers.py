@@ -6,7 +6,6 @@ preset, then a named preset, then a config file, then command-line flags
 backend included; `vaekit train --config RUN/config.toml` runs it again.
 """
 
-import importlib.util
 import os
 import sys
 
@@ -124,11 +123,7 @@ def require_backend(name):
     if name not in _BACKEND_PACKAGES:
         return
     module, package, install = _BACKEND_PACKAGES[name]
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a broken install, or one made None
-        found = False
-    if not found:
+    if not checks.installed(module):
         raise ConfigError(
             f"the {name} backend needs {package}, which is not installed: "
             f"{install}, or choose another backend (jax is vaekit's default)"

@@ -21,6 +21,7 @@ import keras
 
 from vaekit import runs
 from vaekit.errors import InvalidArgument, VaekitWarning
+from vaekit.io import quiet_loggers
 from vaekit.training.callbacks import eval_metrics, row_metrics
 
 __all__ = ["ARTIFACTS", "EXPERIMENT", "MLflowLogger", "params_of"]
@@ -57,19 +58,10 @@ def params_of(config):
     return {str(k): _text(v) for k, v in values.items()}
 
 
-@contextlib.contextmanager
 def _quiet_store():
     """MLflow's INFO lines while it creates a SQLite store's tables go."""
     names = ("mlflow.store.db.utils", "alembic.runtime.migration", "alembic")
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+    return quiet_loggers(names, logging.WARNING)
 
 
 def _artifact_location(uri):

@@ -27,7 +27,7 @@ import time
 
 import keras
 
-from vaekit import runs
+from vaekit import checks, runs
 from vaekit.errors import ConfigError
 from vaekit.training.callbacks import eval_metrics, row_metrics
 
@@ -46,13 +46,7 @@ def require_tensorboard():
     Raises:
         ConfigError: if it is not, saying how to install it.
     """
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec("tensorboard") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+    if not checks.installed("tensorboard"):
         raise ConfigError(
             "the tensorboard setting needs the tensorboard package, which is not "
             'installed: pip install "vaekit[track]", or leave tensorboard off'

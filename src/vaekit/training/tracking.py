@@ -31,7 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from vaekit import io, runs
+from vaekit import checks, io, runs
 from vaekit.errors import InvalidArgument
 from vaekit.training.mlflow_log import MLflowLogger
 from vaekit.training.signals import TrainingInterrupted
@@ -47,13 +47,7 @@ INSTALL = 'pip install "vaekit[track]"'
 
 
 def _require_mlflow():
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec("mlflow") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+    if not checks.installed("mlflow"):
         raise InvalidArgument(
             f"--mlflow needs the mlflow package, which is not installed: {INSTALL}"
         )
