@@ -42,6 +42,7 @@ LR_SCHEDULES = ("constant", "cosine")
 # The decoder's output bias at initialisation (Bernoulli likelihood):
 # zeros, or the logit of the training data's mean.
 OUTPUT_BIASES = ("zeros", "data-mean")
+PRIORS = ("standard", "mog", "vamp", "flow")
 BACKENDS = ("jax", "tensorflow", "torch")
 SPLITS = ("train", "test", "all")
 # Named settings of the Gaussian decoder's standard deviation (else a float).

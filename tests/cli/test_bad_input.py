@@ -164,6 +164,28 @@ BAD_INPUTS = {
     # -- train: data files (all found before keras is imported) --
     "train-missing-file": _train("missing.npy"),
     "train-unknown-name": [*TRAIN, "--data", "mnist-5k", "--output", OUT],
+    # -- train: settings that have no meaning together --
+    "train-dreg-with-the-elbo": [
+        *TRAIN,
+        "--data",
+        "digits",
+        "--iw-samples",
+        "1",
+        "--dreg",
+        "--output",
+        OUT,
+    ],
+    "train-vamp-over-two-layers": [
+        *TRAIN,
+        "--data",
+        "digits",
+        "--prior",
+        "vamp",
+        "--top-latent-dim",
+        "4",
+        "--output",
+        OUT,
+    ],
     "train-unknown-format": _train("data.txt"),
     "train-image-file-not-folder": _train("img_mixed/a.png"),
     "train-empty-npy": _train("empty.npy"),

@@ -250,6 +250,22 @@ def test_train_names_its_folder_before_training_and_says_each_final_phase(
     assert lines[-2] == "run folder: R"
 
 
+def test_train_with_a_learned_prior(cli, tmp_path):
+    """A run of a learned prior with DReG gradients trains, records its
+    settings, evaluates and samples from its saved model (the other priors
+    and the second layer: tests/model/test_latents.py)."""
+    flags = ["--prior", "vamp", "--prior-size", "8", "--iw-samples", "3", "--dreg"]
+    args = [*TINY_RUN_ARGS, "--epochs", "1", *flags, "--output", tmp_path / "run"]
+    assert cli(["train", *args]).returncode == 0
+    config = config_lib.read_toml(tmp_path / "run" / "config.toml")
+    assert (config["prior"], config["prior_size"], config["dreg"]) == ("vamp", 8, True)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["elbo"] <= metrics["log_likelihood"] + 1e-6 < 0
+    model = tmp_path / "run" / "model.keras"
+    sampled = cli(["sample", model, "-n", "4", "--output", tmp_path / "s.npy"])
+    assert sampled.returncode == 0 and np.load(tmp_path / "s.npy").shape[0] == 4
+
+
 def test_quiet_prints_only_the_result(cli, tmp_path, monkeypatch):
     """`--quiet` trains without Keras' lines; a process other than 0 of a
     distributed run says that process 0 wrote the run folder."""

@@ -61,6 +61,7 @@ def test_fields_with_choices_use_the_shared_sets():
         "lr_schedule": checks.LR_SCHEDULES,
         "backend": checks.BACKENDS,
         "condition_kind": checks.CONDITION_KINDS,
+        "prior": checks.PRIORS,
     }
 
 

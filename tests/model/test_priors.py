@@ -12,8 +12,12 @@ from hypothesis.extra import numpy as hnp
 from keras import ops
 from scipy import stats
 
+from vaekit.errors import InvalidArgument
+from vaekit.model.flows import FlowPrior
 from vaekit.model.priors import (
+    MixturePrior,
     StandardNormal,
+    VampPrior,
     gaussian_kl,
     standard_normal_log_prob,
     unit_kl,
@@ -161,3 +165,122 @@ def test_gaussian_kl_is_non_negative_for_any_finite_input(mean, log_var):
     # leave about one ulp of the largest term per unit.
     scale = 1.0 + np.abs(log_var).sum(axis=1) + np.exp(log_var).sum(axis=1)
     assert np.all(kl >= -1e-6 * scale)
+
+
+# -- learned priors -----------------------------------------------------------
+
+
+def _set(prior, **values):
+    for name, value in values.items():
+        getattr(prior, name).assign(np.asarray(value, "float32"))
+
+
+def _mixture_reference(z, means, log_vars, weights):
+    """log sum_k w_k N(z; m_k, diag(exp(lv_k))) by scipy, per row."""
+    dens = np.stack(
+        [
+            stats.multivariate_normal(m, np.diag(np.exp(lv))).logpdf(z)
+            for m, lv in zip(means, log_vars, strict=True)
+        ],
+        axis=-1,
+    )
+    return np.log(np.exp(dens) @ (weights / weights.sum()))
+
+
+def test_mixture_prior_log_prob_against_scipy():
+    rng = np.random.default_rng(0)
+    prior = MixturePrior(latent_dim=3, size=4, seed=0)
+    means, log_vars = rng.normal(0, 1.5, (4, 3)), rng.normal(0, 0.5, (4, 3))
+    logits = rng.normal(0, 1, 4)
+    _set(prior, means=means, log_vars=log_vars, logits=logits)
+    z = rng.normal(0, 2, (50, 3)).astype("float32")
+    expected = _mixture_reference(z, means, log_vars, np.exp(logits))
+    np.testing.assert_allclose(np_(prior.log_prob(z)), expected, rtol=1e-5, atol=1e-4)
+    assert not prior.analytic_kl
+
+
+def test_mixture_prior_samples_have_the_mixture_moments():
+    rng = np.random.default_rng(1)
+    prior = MixturePrior(latent_dim=2, size=3, seed=0)
+    means, log_vars = rng.normal(0, 2, (3, 2)), rng.normal(0, 0.3, (3, 2))
+    logits = np.array([0.0, 1.0, -1.0])
+    _set(prior, means=means, log_vars=log_vars, logits=logits)
+    z = prior.sample(200_000, seed=0)
+    w = np.exp(logits) / np.exp(logits).sum()
+    mean = w @ means
+    second = w @ (np.exp(log_vars) + means**2)
+    np.testing.assert_allclose(z.mean(0), mean, atol=0.02)
+    np.testing.assert_allclose((z**2).mean(0), second, rtol=0.02)
+    # Temperature scales each component's std, not the means.
+    cold = prior.sample(200_000, seed=0, temperature=0.5)
+    np.testing.assert_allclose(
+        (cold**2).mean(0), w @ (0.25 * np.exp(log_vars) + means**2), rtol=0.02
+    )
+
+
+def _linear_posterior(d):
+    """A posterior `u -> (mean, log_var)`: mean = the first d values of u,
+    log-variance = 0.3 * the next d."""
+
+    def posterior(u):
+        u = ops.convert_to_tensor(u)
+        return u[:, :d], 0.3 * u[:, d : 2 * d]
+
+    return posterior
+
+
+def test_vamp_prior_is_the_mixture_of_the_pseudo_inputs_posteriors():
+    rng = np.random.default_rng(2)
+    prior = VampPrior(latent_dim=2, size=5, data_shape=(4,), seed=0)
+    prior.posterior = _linear_posterior(2)
+    u = rng.normal(0, 1, (5, 4))
+    _set(prior, pseudo_inputs=u)
+    z = rng.normal(0, 1.5, (40, 2)).astype("float32")
+    expected = _mixture_reference(z, u[:, :2], 0.3 * u[:, 2:], np.ones(5))
+    np.testing.assert_allclose(np_(prior.log_prob(z)), expected, rtol=1e-5, atol=1e-4)
+    draws = prior.sample(100_000, seed=3)
+    np.testing.assert_allclose(draws.mean(0), u[:, :2].mean(0), atol=0.02)
+
+
+def test_vamp_prior_starts_at_training_examples_and_needs_a_posterior():
+    x = np.arange(40, dtype="float32").reshape(10, 4)
+    prior = VampPrior(latent_dim=2, size=3, data_shape=(4,), seed=0)
+    prior.initialize(x)
+    rows = np_(prior.pseudo_inputs)
+    assert all(any(np.array_equal(r, e) for e in x) for r in rows)
+    assert len({tuple(r) for r in rows}) == 3  # without replacement
+    prior.initialize(x[:2])  # fewer examples than pseudo-inputs: with replacement
+    with pytest.raises(InvalidArgument, match="no encoder"):
+        prior.log_prob(np.zeros((1, 2), "float32"))
+
+
+@pytest.mark.parametrize("prior_name", ["mog", "vamp", "flow"])
+def test_learned_priors_integrate_to_one(prior_name):
+    """The density of each learned prior over a 2-D grid sums to 1."""
+    rng = np.random.default_rng(4)
+    if prior_name == "mog":
+        prior = MixturePrior(latent_dim=2, size=3, seed=0)
+        _set(
+            prior,
+            means=rng.normal(0, 1, (3, 2)),
+            log_vars=rng.normal(-0.5, 0.3, (3, 2)),
+        )
+    elif prior_name == "vamp":
+        prior = VampPrior(latent_dim=2, size=4, data_shape=(4,), seed=0)
+        prior.posterior = _linear_posterior(2)
+        _set(prior, pseudo_inputs=rng.normal(0, 1, (4, 4)))
+    else:
+        prior = FlowPrior(latent_dim=2, size=3, hidden_units=8, seed=0)
+        randomize(prior, rng)
+    grid = np.linspace(-9, 9, 601)
+    step = grid[1] - grid[0]
+    zz = np.stack(np.meshgrid(grid, grid), -1).reshape(-1, 2).astype("float32")
+    total = np.exp(np_(prior.log_prob(zz))).sum() * step**2
+    assert total == pytest.approx(1.0, abs=2e-3)
+
+
+def randomize(layer, rng, scale=0.3):
+    """Replaces every weight of `layer` with N(0, scale^2) values (a flow
+    starts as the identity; a test needs a flow that is not)."""
+    for variable in layer.weights:
+        variable.assign(rng.normal(0, scale, variable.shape).astype(variable.dtype))

@@ -9,6 +9,15 @@ from vaekit.errors import InvalidArgument
 MAX_SEED = 2**31 - 1001
 
 
+class InvalidSetting(InvalidArgument):
+    """A setting that fails its check; `field` names it, so that the message
+    can name the file or flag it came from."""
+
+    def __init__(self, field, error):
+        super().__init__(str(error))
+        self.field = field
+
+
 def count(minimum, maximum=None):
     def check(value, name, config):
         checks.integer(value, name, minimum)
@@ -91,8 +100,56 @@ def decoder_std(value, name, config):
         )
 
 
+def top_hidden_dims(value, name, config):
+    if not isinstance(value, tuple):
+        raise checks.invalid(name, "a list of integers >= 1", value)
+    for size in value:
+        checks.integer(size, name)
+
+
+def top_latent_dim(value, name, config):
+    checks.integer(value, name, minimum=0)
+    if value and config.prior == "vamp":
+        raise checks.invalid(
+            name,
+            "0 with prior vamp (the VampPrior mixes the encoder's posteriors of "
+            "the first layer; give a second layer prior standard, mog or flow)",
+            value,
+        )
+    if config.prior == "vamp" and config.conditional:
+        raise checks.invalid(
+            "prior",
+            "standard, mog or flow for a conditional model (the VampPrior's "
+            "pseudo-inputs have no label)",
+            config.prior,
+        )
+
+
+def dreg(value, name, config):
+    if not isinstance(value, bool):
+        raise checks.invalid(name, "true or false", value)
+    if value and config.iw_samples < 2:
+        raise checks.invalid(
+            name,
+            "false unless iw_samples is 2 or more (DReG is a gradient of "
+            "the importance-weighted bound)",
+            value,
+        )
+    if value and config.top_latent_dim:
+        raise checks.invalid(
+            name, "false with a second stochastic layer (top_latent_dim > 0)", value
+        )
+
+
 def free_bits(value, name, config):
     checks.number(value, name, minimum=0)
+    if value > 0 and (config.prior != "standard" or config.top_latent_dim):
+        raise checks.invalid(
+            name,
+            "0 unless the prior is standard with one stochastic layer (free bits "
+            "need each unit's KL in closed form)",
+            value,
+        )
     if value > 0 and config.iw_samples > 1:
         raise checks.invalid(
             name,

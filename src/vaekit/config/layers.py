@@ -57,9 +57,9 @@ def from_dict(values, source="config"):
             f"{', '.join(FIELDS)}"
         )
     values = dict(values)
-    for key in ("hidden_dims", "columns"):
-        if key in values and isinstance(values[key], list):
-            values[key] = tuple(values[key])
+    for key, value in values.items():  # TOML lists are tuple fields
+        if isinstance(value, list):
+            values[key] = tuple(value)
     try:
         return Config(**values)
     except InvalidSetting as exc:

@@ -11,7 +11,7 @@ import math
 
 from vaekit import checks
 from vaekit.config import fieldchecks
-from vaekit.config.fieldchecks import MAX_SEED
+from vaekit.config.fieldchecks import MAX_SEED, InvalidSetting
 from vaekit.errors import InvalidArgument
 
 __all__ = ["FIELDS", "GROUPS", "Config", "InvalidSetting", "setting"]
@@ -198,6 +198,33 @@ class Config:
         "model",
         check=fieldchecks.number(minimum=0, exclusive=("minimum",)),
     )
+    prior: str = setting(
+        "standard",
+        "prior p(z): standard N(0, I), mog (learned Gaussian mixture), vamp "
+        "(VampPrior: posteriors of learned pseudo-inputs) or flow (RealNVP)",
+        "model",
+        choices=checks.PRIORS,
+    )
+    prior_size: int = setting(
+        0,
+        "components (mog), pseudo-inputs (vamp) or couplings (flow); 0: 10, 500, 4",
+        "model",
+        check=fieldchecks.count(0),
+    )
+    top_latent_dim: int = setting(
+        0,
+        "units of a second stochastic layer z2 above the code (x -> z -> z2; the "
+        "prior is then z2's; --latent-dim 100 --top-latent-dim 50: 100,50); 0: none",
+        "model",
+        check=fieldchecks.top_latent_dim,
+    )
+    top_hidden_dims: tuple[int, ...] = setting(
+        (100, 100),
+        "hidden layers of the second layer's q(z2|z) and p(z|z2)",
+        "model",
+        check=fieldchecks.top_hidden_dims,
+        metavar="N,...",
+    )
     # -- objective
     beta: float = setting(
         1.0, "weight of the KL term", "objective", check=fieldchecks.number(minimum=0)
@@ -230,6 +257,13 @@ class Config:
         "objective",
         check=fieldchecks.number(0, 1, exclusive=("maximum",)),
         metavar="FRACTION",
+    )
+    dreg: bool = setting(
+        False,
+        "DReG gradients of the importance-weighted bound (Tucker et al. 2018): "
+        "less variance for the encoder; needs iw_samples >= 2",
+        "objective",
+        check=fieldchecks.dreg,
     )
     # -- optimization
     optimizer: str = setting(
@@ -357,15 +391,6 @@ class Config:
 
     def to_dict(self):
         return dataclasses.asdict(self)
-
-
-class InvalidSetting(InvalidArgument):
-    """A setting that fails its check; `field` names it, so that the message
-    can name the file or flag it came from."""
-
-    def __init__(self, field, error):
-        super().__init__(str(error))
-        self.field = field
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}

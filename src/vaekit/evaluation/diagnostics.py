@@ -66,7 +66,11 @@ def latent_diagnostics(model, x, batch_size=500):
         `(unit_kl, active)`: the mean over `x` of each latent unit's
         `KL(q(z_j|x) || p(z_j))` in nats, a float64 array of shape
         `(latent_dim,)` that sums to the mean KL, and the number of active
-        units (`active_units`).
+        units (`active_units`). A prior without a per-unit closed form (a
+        learned prior, a second layer) has each unit's KL from the
+        Gaussian matched to the unit's aggregate posterior instead: near 0
+        for a unit that carries no information about x, as the KL from the
+        prior is.
     """
     x, y = x if isinstance(x, tuple) else (x, None)
 
@@ -91,8 +95,21 @@ def latent_diagnostics(model, x, batch_size=500):
         )
     # q(z|x) as the model samples it: epsilon_std scales the std.
     q_log_var = np.asarray(z_log_var) + np.float32(model._log_eps_var)
-    unit_kl = keras.ops.convert_to_numpy(model.prior.unit_kl(z_mean, q_log_var))
+    if model.prior.analytic_kl:
+        unit_kl = keras.ops.convert_to_numpy(model.prior.unit_kl(z_mean, q_log_var))
+    else:
+        unit_kl = _aggregate_unit_kl(z_mean, q_log_var)
     return unit_kl.astype(np.float64).mean(axis=0), active_units(z_mean)
+
+
+def _aggregate_unit_kl(z_mean, q_log_var):
+    """Each example's `KL(q(z_j|x) || N(m_j, v_j))`, `(m_j, v_j)` the mean
+    and variance of unit j's aggregate posterior over the examples."""
+    z_mean = np.asarray(z_mean, np.float64)
+    q_var = np.exp(np.asarray(q_log_var, np.float64))
+    m = z_mean.mean(axis=0)
+    v = z_mean.var(axis=0) + q_var.mean(axis=0)
+    return 0.5 * (np.log(v) - np.log(q_var) + (q_var + (z_mean - m) ** 2) / v - 1.0)
 
 
 def collapse_advice(model, warmup_epochs=0):

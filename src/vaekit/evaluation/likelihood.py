@@ -44,7 +44,7 @@ def _bytes_per_row(model):
         shape = getattr(layer, "output", None)
         if shape is not None and hasattr(shape, "shape"):
             units += math.prod(int(s) for s in shape.shape[1:] if s is not None)
-    return 4 * units * 2
+    return 4 * units * 2 + model.prior.bytes_per_row()
 
 
 def plan_chunks(
@@ -314,9 +314,10 @@ def _merge_moments(moments, batch):
 
 
 def _posterior_terms(model, x, y):
-    """`(z_mean, KL(q(z|x) || p(z)))` of a batch."""
+    """`(z_mean, KL(q(z|x) || p(z)))` of a batch (a Monte Carlo estimate
+    where the prior has no closed form)."""
     z_mean, q_log_var = model.posterior(x, condition=y)
-    return z_mean, model.prior.kl(z_mean, q_log_var)
+    return z_mean, model.posterior_kl(z_mean, q_log_var)
 
 
 def _log_weights(model, x, y, seed, k):

@@ -13,6 +13,7 @@ from keras import ops
 
 from vaekit.errors import InvalidArgument
 from vaekit.model.objectives import (
+    dreg_codes,
     free_bits_kl,
     importance_weighted_bound,
     log_density_of_draw,
@@ -105,12 +106,36 @@ class Inference:
         )
         return log_px_z + log_prior_ratio
 
+    def _prior_seed(self, seed):
+        """The stream of the prior's own draws (a second stochastic layer's)
+        beside the codes' stream `seed`: the same generator (it moves on),
+        or, for a fixed seed or key, another one derived from it."""
+        if seed is None:
+            return self.sampling.seed_generator
+        if isinstance(seed, keras.random.SeedGenerator):
+            return seed
+        if isinstance(seed, int):
+            return (seed + 1) % 2**31
+        drawn = keras.random.randint((2,), 0, 2**31 - 1, seed=seed)
+        return ops.cast(drawn, "uint32")
+
     def _importance_terms(
-        self, x, k, seed=None, training=False, epsilon=None, condition=None
+        self,
+        x,
+        k,
+        seed=None,
+        training=False,
+        epsilon=None,
+        condition=None,
+        dreg_weight=None,
     ):
         """`(log p(x|z_i), log p(z_i) - log q(z_i|x), (z_mean, q_log_var))`,
         the first two of shape `(k, batch)`: one encoder pass and one decoder
-        pass over `k * batch` codes."""
+        pass over `k * batch` codes.
+
+        With `dreg_weight` (the KL weight of the step) the codes pass
+        through `dreg_codes` and log q is taken with its parameters held:
+        the gradient of the bound is then DReG's (see `dreg_codes`)."""
         z_mean, q_log_var = self.posterior(x, training=training, condition=condition)
         batch = ops.shape(z_mean)[0]
         mean_k = ops.tile(z_mean, (k, 1))
@@ -124,6 +149,16 @@ class Inference:
             epsilon = ops.transpose(self._noise(like, seed), (1, 0, 2))
         epsilon = self._noise(mean_k, seed, epsilon)
         z = reparameterize(mean_k, log_var_k, epsilon)
+        zero = 0.0
+        if dreg_weight is not None:
+            codes = dreg_codes(z, dreg_weight, k)
+            z, zero = codes[:, :-1], codes[:, -1]
+            # log q(z|x) at the code, its parameters held (Tucker et al. 2018).
+            held_mean, held_log_var = (
+                ops.stop_gradient(t) for t in (mean_k, log_var_k)
+            )
+            epsilon = (z - held_mean) * ops.exp(-0.5 * held_log_var)
+            log_var_k = held_log_var
         if condition is not None and self.conditional:
             condition = ops.reshape(
                 ops.cast(condition, z.dtype), (-1, *self.condition_shape)
@@ -131,10 +166,11 @@ class Inference:
             condition = ops.tile(condition, (k,) + (1,) * len(self.condition_shape))
         params = self._decode_params(z, condition, training)
         x_k = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
-        log_px_z = self.distribution.log_prob(x_k, params)
-        log_prior_ratio = self.prior.log_prob(z) - log_density_of_draw(
-            log_var_k, epsilon
-        )
+        # `zero` carries DReG's weights back to `dreg_codes` (value 0).
+        log_px_z = self.distribution.log_prob(x_k, params) + zero
+        log_prior_ratio = self.prior.log_prob(
+            z, self._prior_seed(seed)
+        ) - log_density_of_draw(log_var_k, epsilon)
         return (
             ops.reshape(log_px_z, (k, batch)),
             ops.reshape(log_prior_ratio, (k, batch)),
@@ -194,17 +230,40 @@ class Inference:
             `reconstruction = -log p(x|z)` with `z ~ q(z|x)` and
             `kl = KL(q(z|x) || p(z))`. The ELBO is `-(reconstruction + kl)`.
         """
-        reconstruction, posterior = self._elbo_parts(
-            x, seed, training, epsilon, condition
-        )
-        return reconstruction, self.prior.kl(*posterior)
+        reconstruction, _, kl = self._elbo_parts(x, seed, training, epsilon, condition)
+        return reconstruction, kl
 
     def _elbo_parts(self, x, seed=None, training=False, epsilon=None, condition=None):
-        """`(-log p(x|z), (z_mean, q_log_var))` for one draw `z ~ q(z|x)`."""
+        """`(-log p(x|z), (z_mean, q_log_var), KL)` for one draw
+        `z ~ q(z|x)`; the KL in closed form where the prior has one, else
+        `log q(z|x) - log p(z)` at that draw."""
         z_mean, q_log_var = self.posterior(x, training=training, condition=condition)
-        z = reparameterize(z_mean, q_log_var, self._noise(z_mean, seed, epsilon))
+        epsilon = self._noise(z_mean, seed, epsilon)
+        z = reparameterize(z_mean, q_log_var, epsilon)
         params = self._decode_params(z, condition, training)
-        return -self.distribution.log_prob(x, params), (z_mean, q_log_var)
+        if self.prior.analytic_kl:
+            kl = self.prior.kl(z_mean, q_log_var)
+        else:
+            kl = log_density_of_draw(q_log_var, epsilon) - self.prior.log_prob(
+                z, self._prior_seed(seed)
+            )
+        return -self.distribution.log_prob(x, params), (z_mean, q_log_var), kl
+
+    def posterior_kl(self, z_mean, q_log_var, seed=0, draws=16):
+        """`KL(q(z|x) || p(z))` per example of a posterior `(z_mean,
+        q_log_var)`: the closed form where the prior has one, else the mean
+        of `log q(z|x) - log p(z)` over `draws` codes drawn from `seed`."""
+        if self.prior.analytic_kl:
+            return self.prior.kl(z_mean, q_log_var)
+        batch = ops.shape(z_mean)[0]
+        mean_k = ops.tile(z_mean, (draws, 1))
+        log_var_k = ops.tile(q_log_var, (draws, 1))
+        epsilon = keras.random.normal(ops.shape(mean_k), dtype=mean_k.dtype, seed=seed)
+        z = reparameterize(mean_k, log_var_k, epsilon)
+        log_ratio = log_density_of_draw(log_var_k, epsilon) - self.prior.log_prob(
+            z, self._prior_seed(seed)
+        )
+        return ops.mean(ops.reshape(log_ratio, (draws, batch)), axis=0)
 
     def reconstruction_error(self, x, condition=None):
         """The mean over the features of `(x - x_hat)^2` per example, `x_hat`
@@ -221,19 +280,28 @@ class Inference:
 
     def _objective(self, x, condition, seed, training, sample_weight):
         """`(reconstruction, kl, loss per example)` of a batch."""
+        kl_weight = self._kl_weight(training)
         if self.iw_samples > 1:
             # One pass gives the bound and, for the metrics, the k-sample
-            # estimate of the reconstruction term and the analytic KL.
+            # estimates of the reconstruction term and the KL.
             log_px_z, log_prior_ratio, posterior = self._importance_terms(
-                x, self.iw_samples, seed=seed, training=training, condition=condition
+                x,
+                self.iw_samples,
+                seed=seed,
+                training=training,
+                condition=condition,
+                dreg_weight=kl_weight if self.dreg and training else None,
             )
             reconstruction = -ops.mean(log_px_z, axis=0)
+            kl = (
+                self.prior.kl(*posterior)
+                if self.prior.analytic_kl
+                else -ops.mean(log_prior_ratio, axis=0)
+            )
         else:
-            reconstruction, posterior = self._elbo_parts(
+            reconstruction, posterior, kl = self._elbo_parts(
                 x, seed, training, condition=condition
             )
-        kl = self.prior.kl(*posterior)
-        kl_weight = self._kl_weight(training)
         if self.iw_samples > 1:
             # beta and warm-up weight log p(z) - log q(z|x) inside each
             # importance weight; at weight 1 this is the IWAE bound.

@@ -6,7 +6,9 @@ draw's log-density; `importance_weighted_bound` is the
 IWAE bound of a set of log importance weights (the ELBO at k=1);
 `free_bits_kl` is the KL term of free bits; `weighted_mean` averages one
 value per example over a batch whose padding rows have weight 0, and
-`trimmed_weights` leaves out a batch's highest-loss examples.
+`trimmed_weights` leaves out a batch's highest-loss examples;
+`dreg_codes` gives the importance-weighted bound the doubly reparameterized
+gradient of Tucker et al. (2018).
 """
 
 import math
@@ -16,6 +18,7 @@ from keras import ops
 
 __all__ = [
     "RowWeightedMean",
+    "dreg_codes",
     "free_bits_kl",
     "importance_weighted_bound",
     "log_density_of_draw",
@@ -148,3 +151,59 @@ def trimmed_weights(values, fraction, sample_weight=None):
     ordered = ops.sort(ops.where(real, values, float("inf")))
     cut = ops.take(ordered, keep - 1)
     return ops.where(real & (values <= cut), weight, ops.zeros_like(weight))
+
+
+def dreg_codes(z, kl_weight, k):
+    """The codes of an importance-weighted bound, passed through so that its
+    gradient to the inference network is DReG's (Tucker et al. 2018, eq. 7).
+
+    The bound's plain gradient to q's parameters `phi` has a score-function
+    part whose variance grows with `k`; DReG replaces it, with the same
+    expectation, by a second pathwise term. With log q(z|x) taken at held
+    parameters (so that `phi` reaches the bound only through the codes
+    `z_i`), the plain gradient is `sum_i w_i d(log w_i)/dz_i dz_i/dphi` and
+    DReG's is `sum_i ((1 - b) w_i + b w_i^2) d(log w_i)/dz_i dz_i/dphi`, `w_i`
+    an example's normalized importance weights and `b` the weight of
+    `log p(z) - log q(z|x)` in `log w_i` (1 is the true bound; below 1
+    during a KL warm-up, whose tempered weights the same argument covers).
+    The generative model's gradient stays the bound's own.
+
+    The weights are only known once the bound is computed, after the codes
+    are used, so they travel back with the gradient: the output is `z` with
+    one more column of zeros, which the caller adds to `log w_i`; the
+    gradient arriving at that column is the bound's coefficient of each
+    `log w_i`, and an example's coefficients normalised are its `w_i`,
+    whatever the loss's weighting of examples.
+
+    Args:
+        z: Tensor `(k * batch, d)`, draw-major (row `i * batch + j` is draw i
+            of example j).
+        kl_weight: The weight `b` (a number or scalar tensor).
+        k: The draws per example.
+
+    Returns:
+        Tensor `(k * batch, d + 1)`: `z`, and a last column of zeros.
+    """
+
+    @ops.custom_gradient
+    def codes(z, kl_weight):
+        out = ops.concatenate([z, ops.zeros_like(z[:, :1])], axis=-1)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            coefficient = ops.reshape(upstream[:, -1], (k, -1))
+            total = ops.sum(coefficient, axis=0, keepdims=True)
+            nonzero = ops.not_equal(total, 0.0)
+            safe = ops.where(nonzero, total, ops.ones_like(total))
+            weights = ops.where(
+                nonzero, coefficient / safe, ops.zeros_like(coefficient)
+            )
+            scale = (1.0 - kl_weight) + kl_weight * weights
+            return upstream[:, :-1] * ops.reshape(scale, (-1, 1)), ops.zeros_like(
+                kl_weight
+            )
+
+        return out, grad
+
+    return codes(z, ops.cast(kl_weight, z.dtype))

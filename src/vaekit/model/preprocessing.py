@@ -146,6 +146,8 @@ def adapt(
     model._attach(*_build_networks(model, x, transform, condition_layer, copies))
     if model.output_bias == "data-mean" and model.likelihood == "bernoulli":
         init_output_bias(model, x)
+    if hasattr(model.prior, "initialize"):  # the VampPrior's pseudo-inputs
+        model.prior.initialize(x)
 
 
 def _schema_parts(schema, x):

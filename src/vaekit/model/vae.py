@@ -5,11 +5,12 @@ import math
 import keras
 from keras import ops
 
-from vaekit import checks
 from vaekit.errors import InvalidArgument
 from vaekit.model import preprocessing
+from vaekit.model.arguments import check_arguments
 from vaekit.model.arrays import ArrayAPI
 from vaekit.model.inference import Inference
+from vaekit.model.latents import make_prior
 from vaekit.model.layers import Sampling
 from vaekit.model.likelihoods import Bernoulli, Gaussian, InDataUnits
 from vaekit.model.networks import check_networks, network_transforms
@@ -94,6 +95,23 @@ class VAE(ArrayAPI, Inference, keras.Model):
             number), `"classes"` or `"numeric"`.
         output_bias: `"zeros"`, or `"data-mean"`: `adapt` starts a Bernoulli
             decoder's output at the logit of the data's mean.
+        prior: p(z): `"standard"` (N(0, I)), `"mog"` (a learned mixture of
+            Gaussians), `"vamp"` (the VampPrior: the mixture of the
+            posteriors of learned pseudo-inputs) or `"flow"` (RealNVP
+            couplings over N(0, I)); see `vaekit.model.priors`. Where the KL
+            has no closed form, the ELBO's KL is a Monte Carlo term.
+        prior_size: Mixture components (`"mog"`, default 10), pseudo-inputs
+            (`"vamp"`, 500) or coupling layers (`"flow"`, 4); 0: the default.
+        top_latent_dim: Units of a second stochastic layer `z2` above the
+            code `z1` (x -> z1 -> z2, with p(z1|z2) and q(z2|z1), as in the
+            IWAE paper's two-layer model); `prior` is then the prior of
+            `z2`. 0: one layer. The encoder, decoder, `encode` and the
+            pictures are those of `z1`; `vaekit.model.hierarchy`.
+        top_hidden_dims: Hidden units of the second layer's two networks.
+        dreg: Train the importance-weighted bound with DReG gradients
+            (Tucker et al. 2018; `vaekit.model.objectives.dreg_codes`):
+            the same expected gradient, with less variance for the
+            inference network. Needs `iw_samples > 1`.
         **kwargs: Passed to `keras.Model` (`name`, ...).
 
     Example:
@@ -123,11 +141,16 @@ class VAE(ArrayAPI, Inference, keras.Model):
         dropout=0.0,
         conditional=False,
         output_bias="zeros",
+        prior="standard",
+        prior_size=0,
+        top_latent_dim=0,
+        top_hidden_dims=(100, 100),
+        dreg=False,
         **kwargs,
     ):
         kwargs.setdefault("name", "vae")
         super().__init__(**kwargs)
-        _check_arguments(locals())
+        check_arguments(locals())
         self.likelihood = likelihood
         self.beta = float(beta)
         self.epsilon_std = float(epsilon_std)
@@ -148,6 +171,10 @@ class VAE(ArrayAPI, Inference, keras.Model):
         }
         self.condition_kind = "auto" if conditional is True else conditional
         self.output_bias = output_bias
+        self.prior_name, self.prior_size = prior, int(prior_size)
+        self.top_latent_dim = int(top_latent_dim)
+        self.top_hidden_dims = tuple(int(h) for h in top_hidden_dims)
+        self.dreg = bool(dreg)
         self.prior = StandardNormal()
         # The tutorial's epsilon_std scales the posterior's std; its log adds
         # to the log-variance so that KL and importance weights use the q(z|x)
@@ -206,6 +233,9 @@ class VAE(ArrayAPI, Inference, keras.Model):
             else None
         )
         self.distribution = self._make_distribution()
+        # After the sampling layers, so that files of models of the standard
+        # prior (which has no weights) keep the order of their arrays.
+        self.prior = make_prior(self)
         self.train_steps = None
         if self.kl_warmup_steps:
             self.train_steps = self.add_weight(
@@ -346,6 +376,11 @@ class VAE(ArrayAPI, Inference, keras.Model):
             },
             "conditional": self.condition_kind,
             "output_bias": self.output_bias,
+            "prior": self.prior_name,
+            "prior_size": self.prior_size,
+            "top_latent_dim": self.top_latent_dim,
+            "top_hidden_dims": list(self.top_hidden_dims),
+            "dreg": self.dreg,
         }
         return {**base_config, **config}
 
@@ -360,40 +395,3 @@ class VAE(ArrayAPI, Inference, keras.Model):
         for key in ("trainable", "dtype"):
             config.pop(key, None)
         return cls(**config)
-
-
-def _check_arguments(args):
-    """Checks the constructor's arguments (`locals()` of `__init__`)."""
-    checks.one_of(args["likelihood"], "likelihood", checks.LIKELIHOODS)
-    checks.number(args["beta"], "beta", minimum=0)
-    checks.number(args["epsilon_std"], "epsilon_std", minimum=0, exclusive=("minimum",))
-    decoder_std = args["decoder_std"]
-    if isinstance(decoder_std, str):
-        checks.one_of(decoder_std, "decoder_std", checks.DECODER_STDS)
-    else:
-        checks.number(decoder_std, "decoder_std", minimum=0, exclusive=("minimum",))
-    checks.integer(args["iw_samples"], "iw_samples")
-    checks.integer(args["kl_warmup_steps"], "kl_warmup_steps", minimum=0)
-    checks.number(args["free_bits"], "free_bits", minimum=0)
-    checks.number(args["trim_fraction"], "trim_fraction", 0, 1, exclusive=("maximum",))
-    if args["free_bits"] > 0 and args["iw_samples"] > 1:
-        raise InvalidArgument(
-            "free_bits applies to the ELBO's KL term; the importance-weighted "
-            "bound (iw_samples > 1) has none: use iw_samples=1 or free_bits=0. "
-            f"Received: free_bits={args['free_bits']!r}, "
-            f"iw_samples={args['iw_samples']!r}"
-        )
-    conditional = args["conditional"]
-    # Not `in (False, True, ...)`: 0 and 1 equal False and True.
-    if (
-        not isinstance(conditional, bool)
-        and conditional not in preprocessing.CONDITIONS
-    ):
-        raise checks.invalid(
-            "conditional", "False, True, 'auto', 'classes' or 'numeric'", conditional
-        )
-    checks.one_of(args["output_bias"], "output_bias", checks.OUTPUT_BIASES)
-    if (args["encoder"] is None) != (args["decoder"] is None):
-        raise InvalidArgument(
-            "Pass both an encoder and a decoder, or neither (adapt builds them)."
-        )

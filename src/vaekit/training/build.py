@@ -76,6 +76,11 @@ def build_model(
         dropout=config.dropout,
         conditional=config.conditional and config.condition_kind,
         output_bias=config.output_bias,
+        prior=config.prior,
+        prior_size=config.prior_size,
+        top_latent_dim=config.top_latent_dim,
+        top_hidden_dims=config.top_hidden_dims,
+        dreg=config.dreg,
     )
     preprocessing.adapt(  # VAE.adapt, with the weights' copies training holds
         model,

@@ -1,0 +1,134 @@
+"""vaekit.model.latents: the prior a VAE's settings name, built for its
+networks; each kind trains, evaluates, samples, saves and loads in a VAE,
+on JAX here and on TensorFlow and PyTorch in worker processes
+(latent_worker.py); the Monte Carlo KL of a learned prior agrees with the
+closed form where one exists."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from keras import ops
+
+import vaekit
+from vaekit.model import VAE, load_model
+from vaekit.model.flows import FlowPrior
+from vaekit.model.hierarchy import TwoLayerPrior
+from vaekit.model.priors import MixturePrior, StandardNormal, VampPrior
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KINDS = {
+    "standard": ({}, StandardNormal),
+    "mog": ({"prior": "mog", "prior_size": 3}, MixturePrior),
+    "vamp": ({"prior": "vamp", "prior_size": 6}, VampPrior),
+    "flow": ({"prior": "flow", "prior_size": 2}, FlowPrior),
+    "two_layer": ({"top_latent_dim": 2, "top_hidden_dims": [8]}, TwoLayerPrior),
+}
+
+
+def np_(tensor):
+    return np.asarray(ops.convert_to_numpy(tensor), dtype=np.float64)
+
+
+def data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    prototypes = np.array([[0.9] * 6 + [0.1] * 6, [0.1] * 6 + [0.9] * 6])
+    return (rng.random((n, 12)) < prototypes[rng.integers(0, 2, n)]).astype("float32")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_prior_trains_evaluates_samples_saves_and_loads(kind, tmp_path):
+    kwargs, cls = KINDS[kind]
+    x = data()
+    model = VAE(latent_dim=3, hidden_dims=[16], iw_samples=3, seed=0, **kwargs)
+    model.compile(optimizer="adam")
+    history = model.fit(x, epochs=2, batch_size=50, verbose=0).history
+    assert isinstance(model.prior, cls)
+    assert np.all(np.isfinite(history["loss"])) and np.all(np.isfinite(history["kl"]))
+    report = vaekit.evaluate(model, x[:40], iw_samples=20)
+    assert np.isfinite(report["log_likelihood"]) and np.isfinite(report["kl"])
+    assert report["log_likelihood"] >= report["elbo"] - 0.5
+    assert model.sample(4, seed=0).shape == (4, 12)
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert type(loaded.prior) is cls
+    epsilon = np.random.default_rng(1).standard_normal((2, 5, 3)).astype("float32")
+    if kind != "two_layer":  # its second layer draws its own noise
+        np.testing.assert_allclose(
+            np_(loaded.log_importance_weights(x[:5], 2, epsilon=epsilon)),
+            np_(model.log_importance_weights(x[:5], 2, epsilon=epsilon)),
+            rtol=1e-6,
+        )
+    np.testing.assert_array_equal(loaded.sample(3, seed=2), model.sample(3, seed=2))
+
+
+def test_vamp_pseudo_inputs_start_at_training_examples():
+    x = data()
+    model = VAE(latent_dim=3, hidden_dims=[16], prior="vamp", prior_size=5, seed=0)
+    model.adapt(x)
+    rows = np_(model.prior.pseudo_inputs)
+    assert all(any(np.array_equal(r, e) for e in x) for r in rows)
+
+
+def test_monte_carlo_kl_agrees_with_the_closed_form():
+    """A one-component mixture at N(0, I) is the standard normal: its Monte
+    Carlo KL (no closed form is assumed) matches the closed form."""
+    x = data()
+    model = VAE(latent_dim=3, hidden_dims=[16], prior="mog", prior_size=1, seed=0)
+    model.adapt(x)
+    model.prior.means.assign(np.zeros((1, 3), "float32"))
+    z_mean, q_log_var = model.posterior(x[:50])
+    closed = np_(StandardNormal().kl(z_mean, q_log_var))
+    estimate = np_(model.posterior_kl(z_mean, q_log_var, seed=0, draws=4000))
+    assert np.all(np.abs(estimate - closed) < 0.05 + 0.02 * closed)
+    _, kl = model.elbo_terms(x[:50], seed=1)
+    assert np.isfinite(np_(kl)).all()
+
+
+def test_other_backends_train_and_load_them(tmp_path):
+    """TensorFlow and PyTorch (one worker each, run together) load the JAX
+    copies with the same log weights, and train DReG with a VampPrior and a
+    flow over a second layer."""
+    x = data()
+    for name, kwargs in {
+        "vamp_dreg": {"prior": "vamp", "prior_size": 6, "dreg": True},
+        "flow_two_layer": {"prior": "flow", "prior_size": 2, "top_latent_dim": 2},
+    }.items():
+        model = VAE(latent_dim=3, hidden_dims=[16], iw_samples=3, seed=0, **kwargs)
+        model.compile(optimizer="adam")
+        model.fit(x, epochs=1, batch_size=50, verbose=0)
+        model.save(tmp_path / f"{name}.keras")
+    epsilon = np.random.default_rng(1).standard_normal((2, 5, 3)).astype("float32")
+    np.savez(tmp_path / "probe.npz", x=x, epsilon=epsilon)
+    expected = np_(
+        load_model(tmp_path / "vamp_dreg.keras").log_importance_weights(
+            x[:5], 2, epsilon=epsilon
+        )
+    )
+    workers = {
+        backend: subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "latent_worker.py"), str(tmp_path)],
+            env={**os.environ, "KERAS_BACKEND": backend},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for backend in ("tensorflow", "torch")
+    }
+    for backend, worker in workers.items():
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-3000:]
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["backend"] == backend
+        np.testing.assert_allclose(
+            result["log_weights"], expected, rtol=1e-4, atol=1e-4
+        )
+        for name in ("vamp_dreg", "flow_two_layer"):
+            losses = result["losses"][name]
+            assert np.all(np.isfinite(losses)) and losses[-1] < losses[0], (
+                backend,
+                name,
+            )
