@@ -12,7 +12,8 @@ def add_parser(subparsers):
         "sample",
         cmd_sample,
         help="draw from the prior and decode: a picture, .npy or .csv",
-        description="Draw codes from the prior N(0, T^2 I) and decode them: for "
+        description="Draw codes from the prior (N(0, T^2 I), or a learned prior at "
+        "temperature T) and decode them: for "
         "rows of a table, a draw from p(x|z) (numeric columns within their "
         "training range, whole-number columns rounded, categories drawn from "
         "their probabilities); for images, the mean of p(x|z) (--decoded "

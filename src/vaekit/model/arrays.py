@@ -294,7 +294,8 @@ class ArrayAPI:
         return self.decode(z_mean, batch_size=batch_size, condition=condition)
 
     def sample(self, n, seed=None, temperature=1.0, condition=None, draw=None):
-        """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes
+        """Draws `n` codes from the prior (`N(0, temperature^2 I)`, or a learned
+        prior with its scales times `temperature`) and decodes
         them (with `condition`: one label for all, or one per sample).
         Returns a numpy array of shape `(n, *data_shape)`.
 

@@ -56,10 +56,11 @@ def reconstruct(model, data, label_column=None, split=None, missing="error"):
 
 
 def sample(model, n=64, seed=0, temperature=1.0, label=None, draw=None):
-    """`n` draws from the prior N(0, temperature^2 I), decoded in the
-    data's units (a draw from p(x|z) for rows of a table, its mean for
-    images; `draw` chooses, see `VAE.sample`); a conditional model draws
-    `label` (a class name or index, or a number), or its classes in turn.
+    """`n` draws from the model's prior (its scales times `temperature`),
+    decoded in the data's units (a draw from p(x|z) for rows of a table,
+    its mean for images; `draw` chooses, see `VAE.sample`); a conditional
+    model draws `label` (a class name or index, or a number), or its
+    classes in turn.
 
     Returns:
         A numpy array `(n, *data_shape)`.

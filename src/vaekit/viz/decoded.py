@@ -36,11 +36,11 @@ def sample_grid(
     label=None,
     draw=None,
 ):
-    """Draws `n` codes from the prior `N(0, temperature^2 I)` and decodes them
-    (a conditional model: under `condition`, one value for all or one per
-    sample, or `label`, a class name or index; default: the classes in
-    turn, see `VAE.default_condition`); `draw` as in `VAE.sample` (images
-    show the means by default).
+    """Draws `n` codes from the model's prior (scales times `temperature`)
+    and decodes them (a conditional model: under `condition`, one value for
+    all or one per sample, or `label`, a class name or index; default: the
+    classes in turn, see `VAE.default_condition`); `draw` as in `VAE.sample`
+    (images show the means by default).
 
     Returns:
         For image data, a `uint8` grid of the `n` decoded means (`ncols` per

@@ -209,7 +209,7 @@ def write_run_pictures(
             "samples.png",
             sample_grid(model, n_samples, seed=0),
             "Samples",
-            f"{n_samples} codes drawn from the prior N(0, I) and decoded (the mean "
+            f"{n_samples} codes drawn from the prior and decoded (the mean "
             "of p(x|z), no pixel noise).",
         )
     )
