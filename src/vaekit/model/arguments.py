@@ -4,7 +4,6 @@ combinations that have no meaning, refused with what to do instead."""
 from vaekit import checks
 from vaekit.errors import InvalidArgument
 from vaekit.model import preprocessing
-from vaekit.model.latents import PRIORS
 
 __all__ = ["check_arguments"]
 
@@ -49,7 +48,7 @@ def check_arguments(args):
 
 def _check_latents(args):
     """Checks the prior, the second layer and the gradient estimator."""
-    checks.one_of(args["prior"], "prior", PRIORS)
+    checks.one_of(args["prior"], "prior", checks.PRIORS)
     checks.integer(args["prior_size"], "prior_size", minimum=0)
     checks.integer(args["top_latent_dim"], "top_latent_dim", minimum=0)
     for i, units in enumerate(args["top_hidden_dims"]):

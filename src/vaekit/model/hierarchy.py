@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from vaekit.model.networks import seeded_initializers
 from vaekit.model.objectives import log_density_of_draw, reparameterize
 from vaekit.model.priors import _LearnedPrior, _numpy
 
@@ -31,13 +32,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 def _gaussian_net(inputs, outputs, hidden_dims, activation, seed, name):
     """An MLP `inputs -> [mean, log_var]` of `outputs` units each."""
-    counter = iter(range(10**6))
-
-    def init():
-        return keras.initializers.GlorotUniform(
-            seed=None if seed is None else seed + next(counter)
-        )
-
+    init = seeded_initializers(seed)
     x = keras.Input((inputs,))
     h = x
     for units in hidden_dims:

@@ -241,13 +241,18 @@ class Inference:
         epsilon = self._noise(z_mean, seed, epsilon)
         z = reparameterize(z_mean, q_log_var, epsilon)
         params = self._decode_params(z, condition, training)
-        if self.prior.analytic_kl:
-            kl = self.prior.kl(z_mean, q_log_var)
-        else:
-            kl = log_density_of_draw(q_log_var, epsilon) - self.prior.log_prob(
-                z, self._prior_seed(seed)
-            )
+        kl = self._kl(z_mean, q_log_var, z, epsilon, seed)
         return -self.distribution.log_prob(x, params), (z_mean, q_log_var), kl
+
+    def _kl(self, z_mean, q_log_var, z, epsilon, seed):
+        """`KL(q(z|x) || p(z))` per code: the closed form where the prior
+        has one, else `log q(z|x) - log p(z)` at the draws `z` (of noise
+        `epsilon`)."""
+        if self.prior.analytic_kl:
+            return self.prior.kl(z_mean, q_log_var)
+        return log_density_of_draw(q_log_var, epsilon) - self.prior.log_prob(
+            z, self._prior_seed(seed)
+        )
 
     def posterior_kl(self, z_mean, q_log_var, seed=0, draws=16):
         """`KL(q(z|x) || p(z))` per example of a posterior `(z_mean,
@@ -260,10 +265,8 @@ class Inference:
         log_var_k = ops.tile(q_log_var, (draws, 1))
         epsilon = keras.random.normal(ops.shape(mean_k), dtype=mean_k.dtype, seed=seed)
         z = reparameterize(mean_k, log_var_k, epsilon)
-        log_ratio = log_density_of_draw(log_var_k, epsilon) - self.prior.log_prob(
-            z, self._prior_seed(seed)
-        )
-        return ops.mean(ops.reshape(log_ratio, (draws, batch)), axis=0)
+        kl = self._kl(mean_k, log_var_k, z, epsilon, seed)
+        return ops.mean(ops.reshape(kl, (draws, batch)), axis=0)
 
     def reconstruction_error(self, x, condition=None):
         """The mean over the features of `(x - x_hat)^2` per example, `x_hat`

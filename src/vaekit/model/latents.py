@@ -6,22 +6,26 @@ are known (the VampPrior reads the encoder; every prior needs the code's
 size); `vaekit.model.arguments` refuses the combinations that have no meaning.
 """
 
-from vaekit import checks
 from vaekit.model.flows import FlowPrior
 from vaekit.model.hierarchy import TwoLayerPrior
 from vaekit.model.priors import MixturePrior, StandardNormal, VampPrior
 
-__all__ = ["DEFAULT_SIZES", "PRIORS", "make_prior"]
+__all__ = ["DEFAULT_SIZES", "make_prior"]
 
-PRIORS = checks.PRIORS
 # `prior_size` 0 means these: mixture components, pseudo-inputs, couplings.
 DEFAULT_SIZES = {"standard": 0, "mog": 10, "vamp": 500, "flow": 4}
 
 
-def _top_prior(name, size, latent_dim, seed, activation):
-    """The prior of a code of `latent_dim` units that `name` and `size`
-    describe (`size` 0: its default)."""
+def _prior(model, name, size, latent_dim, seed, activation):
+    """The prior of a code of `latent_dim` units of `model` that `name` and
+    `size` describe (`size` 0: its default)."""
     size = int(size) or DEFAULT_SIZES[name]
+    if name == "vamp":
+        prior = VampPrior(
+            latent_dim, size, data_shape=model.data_shape, seed=seed, name="vamp"
+        )
+        prior.posterior = model.posterior
+        return prior
     if name == "mog":
         return MixturePrior(latent_dim, size, seed=seed, name="mixture")
     if name == "flow":
@@ -38,8 +42,14 @@ def make_prior(model):
     seed = None if model.seed is None else model.seed + 2000
     activation = model.network_settings["activation"]
     if model.top_latent_dim:
-        top = _top_prior(
-            model.prior_name, model.prior_size, model.top_latent_dim, seed, activation
+        # Vamp is refused over a second layer (vaekit.model.arguments).
+        top = _prior(
+            model,
+            model.prior_name,
+            model.prior_size,
+            model.top_latent_dim,
+            seed,
+            activation,
         )
         return TwoLayerPrior(
             model.latent_dim,
@@ -50,16 +60,6 @@ def make_prior(model):
             seed=seed,
             name="two_layer",
         )
-    if model.prior_name == "vamp":
-        prior = VampPrior(
-            model.latent_dim,
-            int(model.prior_size) or DEFAULT_SIZES["vamp"],
-            data_shape=model.data_shape,
-            seed=seed,
-            name="vamp",
-        )
-        prior.posterior = model.posterior
-        return prior
-    return _top_prior(
-        model.prior_name, model.prior_size, model.latent_dim, seed, activation
+    return _prior(
+        model, model.prior_name, model.prior_size, model.latent_dim, seed, activation
     )

@@ -10,7 +10,13 @@ from vaekit.errors import InvalidArgument
 from vaekit.model.conv import MatmulConv2D, SubpixelConv2DTranspose
 from vaekit.model.layers import DataTransform
 
-__all__ = ["build_decoder", "build_encoder", "check_networks", "network_transforms"]
+__all__ = [
+    "build_decoder",
+    "build_encoder",
+    "check_networks",
+    "network_transforms",
+    "seeded_initializers",
+]
 
 
 def _check_arguments(shape, hidden_dims, latent_dim, architecture, dropout):
@@ -49,7 +55,7 @@ def _conditioned(first, h, condition):
     return [first, y], joined, c
 
 
-def _initializers(seed):
+def seeded_initializers(seed):
     """Returns a function giving a fresh Glorot-uniform initializer, seeded
     `seed, seed + 1, ...` when `seed` is given."""
     counter = iter(range(10**9))
@@ -144,7 +150,7 @@ def build_encoder(
     input_shape, hidden_dims = _check_arguments(
         input_shape, hidden_dims, latent_dim, architecture, dropout
     )
-    init = _initializers(seed)
+    init = seeded_initializers(seed)
     inputs = keras.Input(shape=input_shape, name="x")
     h = inputs
     if transform is not None:
@@ -209,7 +215,7 @@ def build_decoder(
     output_shape, hidden_dims = _check_arguments(
         output_shape, hidden_dims, latent_dim, architecture, dropout
     )
-    init = _initializers(seed)
+    init = seeded_initializers(seed)
     z = keras.Input(shape=(latent_dim,), name="z")
     inputs, h, c = z, z, None
     if condition is not None:
