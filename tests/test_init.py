@@ -436,3 +436,48 @@ def test_public_names_load_on_first_use(reports):
     assert {"VaekitError", "VaekitWarning", "__version__"} <= set(vaekit.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         vaekit.nothing  # noqa: B018
+
+
+_ONEDNN = """
+import json, os, subprocess, sys
+import vaekit
+child = subprocess.run(
+    [sys.executable, "-c", "import os, vaekit; "
+     "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"],
+    env={**os.environ, "KERAS_BACKEND": sys.argv[1]},
+    stdout=subprocess.PIPE, text=True, check=True,
+)
+print(json.dumps([os.environ.get("TF_ENABLE_ONEDNN_OPTS"), child.stdout.strip()]))
+"""
+
+
+@pytest.mark.parametrize(
+    "user, child_backend, expected",
+    [
+        (None, "tensorflow", ["0", "None"]),  # vaekit's setting, undone
+        (None, "torch", ["0", "0"]),
+        ("1", "tensorflow", ["1", "1"]),  # the user's, left alone
+    ],
+)
+def test_onednn_quieting_is_undone_for_tensorflow_in_child_processes(
+    user, child_backend, expected
+):
+    """A JAX process turns TensorFlow's oneDNN off (it keeps TensorFlow's
+    import quiet); a TensorFlow process it starts gets oneDNN back, which
+    trains conv models twice as fast (benchmarks/conv_layers.py)."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_ENABLE_ONEDNN_OPTS", "VAEKIT_SET_TF_ENABLE_ONEDNN_OPTS")
+    }
+    environment["KERAS_BACKEND"] = "jax"
+    if user is not None:
+        environment["TF_ENABLE_ONEDNN_OPTS"] = user
+    done = subprocess.run(
+        [sys.executable, "-c", _ONEDNN, child_backend],
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == expected

@@ -31,7 +31,10 @@ if "keras" not in sys.modules:
     os.environ.setdefault("KERAS_BACKEND", "jax")
 # TensorFlow, when installed, logs C++ chatter on import (keras.saving loads it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_SET_ONEDNN = False
+# Set beside TF_ENABLE_ONEDNN_OPTS=0 when vaekit sets it, so that this process
+# and any process it starts (which inherits both) can tell vaekit's setting
+# from a user's, and undo it for the TensorFlow backend.
+_ONEDNN_MARK = "VAEKIT_SET_TF_ENABLE_ONEDNN_OPTS"
 
 
 def quiet_tensorflow():
@@ -41,21 +44,21 @@ def quiet_tensorflow():
     TensorFlow 2.21 logs "oneDNN custom operations are on" through absl
     before `TF_CPP_MIN_LOG_LEVEL` takes effect; only turning the oneDNN
     kernels off silences it. Under the JAX and PyTorch backends TensorFlow
-    runs no model code, so this costs nothing; under the TensorFlow backend
-    (or when the user set `TF_ENABLE_ONEDNN_OPTS`) it is left alone. Call
-    again after changing `KERAS_BACKEND` (the CLI does); it has no effect
-    once TensorFlow is imported.
+    runs no model code, so this costs nothing. Under the TensorFlow backend
+    the setting is undone, in a process vaekit started from one where it
+    set it too (oneDNN's convolutions are twice as fast as TensorFlow's
+    others; benchmarks/conv_layers.py); a `TF_ENABLE_ONEDNN_OPTS` the user
+    set is left alone. Call again after changing `KERAS_BACKEND` (the CLI
+    does); it has no effect once TensorFlow is imported.
     """
-    global _SET_ONEDNN
     if "tensorflow" in sys.modules:
         return
     if os.environ.get("KERAS_BACKEND", "jax") == "tensorflow":
-        if _SET_ONEDNN:
+        if os.environ.pop(_ONEDNN_MARK, None) is not None:
             os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
-            _SET_ONEDNN = False
     elif "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
         os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
-        _SET_ONEDNN = True
+        os.environ[_ONEDNN_MARK] = "1"
 
 
 quiet_tensorflow()
