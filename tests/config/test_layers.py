@@ -15,6 +15,7 @@ from vaekit.config import (
     PRESET_DIR,
     Config,
     choose_backend,
+    default_backend,
     from_dict,
     preset,
     preset_names,
@@ -332,3 +333,29 @@ def test_resolve_applies_the_backend_rule(tmp_path):
         resolve(overrides={"distribute": True}, backend="torch")
     with pytest.raises(VaekitError, match=r"^--backend: .*backend='numpy'"):
         resolve(backend="numpy")
+
+
+def test_the_conv_architecture_defaults_to_tensorflow_on_a_cpu(monkeypatch, caplog):
+    # measured by benchmarks/conv.py: TensorFlow's oneDNN convolutions train
+    # the conv VAE about twice as fast as XLA:CPU; the MLP stays on jax
+    from vaekit import checks
+
+    have = {"tensorflow"}
+    monkeypatch.setattr(checks, "installed", lambda name: name in have)
+    conv = {"architecture": "conv"}
+    assert default_backend(conv) == "tensorflow"
+    assert default_backend({"architecture": "mlp"}) == "jax"
+    assert default_backend({**conv, "distribute": True}) == "jax"
+    with caplog.at_level("INFO", logger="vaekit"):
+        config = resolve(overrides=conv)
+    assert config.backend == "tensorflow"
+    assert "--backend jax" in caplog.text
+    # whatever chooses a backend beats the default
+    assert resolve(overrides=conv, backend="jax").backend == "jax"
+    assert resolve(overrides=conv, environment="jax").backend == "jax"
+    assert resolve(overrides=conv, environment="torch").backend == "torch"
+    # without TensorFlow, or with JAX on an accelerator: jax
+    have.clear()
+    assert resolve(overrides=conv).backend == "jax"
+    have.update({"tensorflow", "jax_cuda12_plugin"})
+    assert default_backend(conv) == "jax"

@@ -511,7 +511,9 @@ def test_a_collapsing_run_warns_once_and_records_the_collapse(
 def test_free_bits_keep_the_units_active(tmp_path):
     """The tiny run's settings collapse (see `tiny_run`'s history); with free
     bits every unit keeps its KL."""
-    config = Config(**dict(FAST, epochs=3), free_bits=1.0)
+    # (A library call trains on the backend keras loaded, JAX here, and its
+    # config.toml says so, whatever the Config named.)
+    config = Config(**dict(FAST, epochs=3), free_bits=1.0, backend="torch")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         session = fit_run(config, tmp_path / "run")
@@ -524,7 +526,8 @@ def test_free_bits_keep_the_units_active(tmp_path):
     free = 2 * 1.0
     assert (history["loss"] - history["reconstruction"] >= free * (1 - 1e-5)).all()
     assert ((0 < history["kl"]) & (history["kl"] < 2.0)).all()
-    assert "free_bits = 1.0" in open(runs.path(session.run, runs.CONFIG)).read()
+    written = open(runs.path(session.run, runs.CONFIG)).read()
+    assert "free_bits = 1.0" in written and 'backend = "jax"' in written
     assert session.model.free_bits == 1.0
     x_val, _ = session.splits.evaluation
     assert evaluate(session.model, x_val, iw_samples=1)["active_units"] > 0

@@ -78,7 +78,8 @@ def add_backend(parser):
         "--backend",
         choices=checks.BACKENDS,
         default=None,
-        help="Keras backend (default: $KERAS_BACKEND, else jax)",
+        help="Keras backend (default: $KERAS_BACKEND, else jax; a conv run: "
+        "tensorflow where it is installed and JAX has no GPU plugin)",
     )
 
 

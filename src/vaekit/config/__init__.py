@@ -6,6 +6,7 @@ TOML files."""
 from vaekit.config.layers import (
     PRESET_DIR,
     choose_backend,
+    default_backend,
     from_dict,
     preset,
     preset_names,
@@ -22,6 +23,7 @@ __all__ = [
     "PRESET_DIR",
     "Config",
     "choose_backend",
+    "default_backend",
     "from_dict",
     "preset",
     "preset_names",

@@ -6,6 +6,7 @@ preset, then a named preset, then a config file, then command-line flags
 backend included; `vaekit train --config RUN/config.toml` runs it again.
 """
 
+import logging
 import os
 import sys
 
@@ -21,6 +22,7 @@ from vaekit.errors import ConfigError
 __all__ = [
     "PRESET_DIR",
     "choose_backend",
+    "default_backend",
     "from_dict",
     "preset",
     "preset_names",
@@ -103,6 +105,43 @@ def choose_backend(flag=None, file_backend=None, environment=None, file="config"
     return environment
 
 
+# JAX's accelerator plugins: with one installed, JAX runs on a GPU or TPU,
+# where XLA's convolutions are the fast ones.
+_JAX_ACCELERATORS = (
+    "jax_cuda12_plugin",
+    "jax_cuda13_plugin",
+    "jax_rocm7_plugin",
+    "libtpu",
+)
+
+
+def default_backend(values):
+    """The backend of a run that nothing chooses (no `--backend`, no
+    `backend` in its config file, no `KERAS_BACKEND`): jax, except for the
+    conv architecture on a CPU with TensorFlow installed, which gets
+    tensorflow.
+
+    Chosen by measurement (`benchmarks/conv.py`, docs/results.md): on CPU,
+    TensorFlow's oneDNN convolutions train the conv VAE about twice as fast
+    as XLA:CPU does, at k=1 and k=5, vaekit's matmul forms of its layers
+    included; on the MLP, JAX is the faster. `distribute` needs jax.
+
+    Args:
+        values: The run's settings by name, as layered so far.
+
+    Returns:
+        `"jax"` or `"tensorflow"`.
+    """
+    if (
+        values.get("architecture") == "conv"
+        and not values.get("distribute")
+        and checks.installed("tensorflow")
+        and not any(checks.installed(name) for name in _JAX_ACCELERATORS)
+    ):
+        return "tensorflow"
+    return "jax"
+
+
 # The package each Keras backend needs, and the extra of vaekit's that
 # installs it.
 _BACKEND_PACKAGES = {
@@ -179,6 +218,15 @@ def resolve(preset=None, file=None, overrides=None, backend=None, environment=No
             source["backend"] = "--backend"
         elif "backend" not in file_values:
             source["backend"] = "KERAS_BACKEND"
+    elif "backend" not in values:  # no layer names one
+        values["backend"] = default_backend(values)
+        if values["backend"] != "jax":
+            logging.getLogger("vaekit").info(
+                "backend: %s, the conv architecture's default on a CPU where "
+                "TensorFlow is installed (about twice JAX's speed there); "
+                "--backend jax chooses JAX",
+                values["backend"],
+            )
     return from_dict(values, source)
 
 

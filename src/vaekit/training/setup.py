@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from vaekit import claims, io, runs
+from vaekit import checks, claims, io, runs
 from vaekit import data as data_lib
 from vaekit.config import to_toml
 from vaekit.errors import InvalidArgument, RunFolderError, VaekitWarning
@@ -298,6 +298,16 @@ def _batches(config, splits, batch_size, pad_to, process):
     return batches, validation
 
 
+def _as_trained(config):
+    """`config` with the backend the run trains on: a library call trains
+    on the backend keras loaded, whatever `config.backend` says, and the
+    run's config.toml reruns it there."""
+    import keras
+
+    backend = keras.backend.backend()
+    return config.replace(backend=backend) if backend in checks.BACKENDS else config
+
+
 def _setup(config, run, scratch, resume, data, verbose, launch, uri=None):
     dataset, splits = data
     x_train, y_train = splits.train
@@ -328,7 +338,7 @@ def _setup(config, run, scratch, resume, data, verbose, launch, uri=None):
         trackers = tracking.start(run, config, uri, history)
         callbacks += trackers  # after the checkpoint: what it holds is logged
     io.write_text(runs.path(run, runs.INCOMPLETE), INCOMPLETE_TEXT)
-    io.write_text(runs.path(run, runs.CONFIG), to_toml(config))
+    io.write_text(runs.path(run, runs.CONFIG), to_toml(_as_trained(config)))
     batches, validation = _batches(config, splits, batch_size, pad_to, process)
     # What was read, once the run is sure to start: before any training.
     logger.info("%s", dataset.summary())
