@@ -20,8 +20,10 @@ The two backends then (1) measure every saved-model fixture
 (`saved_models.measure`: its saved outputs and more; those of
 `saved_models.CROSS` are also `vaekit.evaluate`d), (2) train each of
 `CROSS` one more epoch, save it as `BACKEND_NAME.keras` and measure it,
-and (3) load and measure the copies the other backends saved
-(`jax_NAME.keras` from the test process). Results: `BACKEND__*.npz`
+(3) load and measure the copies the other backends saved
+(`jax_NAME.keras` from the test process), and (4) load the learned
+priors' models the test process saved in `latents/`
+(`saved_models.LATENTS`) and train them (`info["latents"]`). Results: `BACKEND__*.npz`
 (`ref_NAME`, `own_NAME`, `from_OTHER_NAME`) and `info_BACKEND.json` in the
 shared folder.
 """
@@ -116,4 +118,11 @@ for other in ("jax", "tensorflow", "torch"):
             model = load(wait_for(os.path.join(out, f"{other}_{name}.keras")))
             save_arrays(f"from_{other}_{name}", saved_models.measure(model, name))
 seconds["cross_load"] = time.perf_counter() - tick
+
+# (4) The learned priors' models JAX saved (tests/model/test_latents.py).
+tick = time.perf_counter()
+latents = os.path.join(out, "latents")
+wait_for(os.path.join(latents, "probe.npz"))
+info["latents"] = saved_models.train_latent_models(latents)
+seconds["latents"] = time.perf_counter() - tick
 finish()

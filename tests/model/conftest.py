@@ -6,7 +6,9 @@ this (JAX) process, measured, trained one more epoch and measured again.
 `cross_backend`: the same on TensorFlow and PyTorch, in one worker process
 per backend (`backend_worker.py`, started together; a third, tiny one
 checks which backend `import vaekit` chooses), with the fixtures' outputs
-on each backend and the copies each backend saved loaded on the other two.
+on each backend and the copies each backend saved loaded on the other two,
+and the learned priors' models (`saved_models.LATENTS`) saved here, loaded
+and trained there.
 Under pytest-xdist the processes run once for all test workers: the first
 to ask runs them under a file lock, in a folder the others read.
 """
@@ -141,6 +143,7 @@ def _run(root, request):
             np.savez(root / f"jax__ref_{name}.npz", **ref)
             np.savez(root / f"jax__own_{name}.npz", **result["after"])
             info[f"loss_{name}"] = result["loss"]
+        saved_models.save_latent_models(str(root / "latents"))
         _wait(workers, deadline)
         for other in BACKENDS[1:]:
             for name in saved_models.CROSS:

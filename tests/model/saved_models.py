@@ -183,3 +183,83 @@ def save_atomically(model, target):
     partial = target[: -len(".keras")] + ".part.keras"
     model.save(partial)
     os.replace(partial, target)
+
+
+# -- the learned priors (tests/model/test_latents.py) -------------------------
+
+# Trained and saved on JAX, loaded and trained two more epochs on the
+# other backends: a VampPrior with DReG gradients, a flow over a second
+# stochastic layer.
+LATENTS = {
+    "vamp_dreg": {"prior": "vamp", "prior_size": 6, "dreg": True},
+    "flow_two_layer": {"prior": "flow", "prior_size": 2, "top_latent_dim": 2},
+}
+
+
+def latent_data(n=200, seed=0):
+    """Two prototypes of 12 binary pixels."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.array([[0.9] * 6 + [0.1] * 6, [0.1] * 6 + [0.9] * 6])
+    return (rng.random((n, 12)) < prototypes[rng.integers(0, 2, n)]).astype("float32")
+
+
+def save_latent_models(folder):
+    """JAX's share: trains each of `LATENTS` one epoch, saves it in
+    `folder`, then `probe.npz` (data, noise and the VampPrior model's log
+    weights on them; written last, the workers poll for it)."""
+    from vaekit.model import VAE
+
+    os.makedirs(folder, exist_ok=True)
+    x = latent_data()
+    for name, settings in LATENTS.items():
+        model = VAE(latent_dim=3, hidden_dims=[16], iw_samples=3, seed=0, **settings)
+        model.compile(optimizer="adam")
+        model.fit(x, epochs=1, batch_size=50, verbose=0)
+        save_atomically(model, os.path.join(folder, f"{name}.keras"))
+    epsilon = np.random.default_rng(1).standard_normal((2, 5, 3)).astype("float32")
+    log_weights = latent_log_weights(
+        os.path.join(folder, "vamp_dreg.keras"), x, epsilon
+    )
+    np.savez(
+        os.path.join(folder, "probe.part.npz"),
+        x=x,
+        epsilon=epsilon,
+        log_weights=log_weights,
+    )
+    os.replace(
+        os.path.join(folder, "probe.part.npz"), os.path.join(folder, "probe.npz")
+    )
+
+
+def latent_log_weights(path, x, epsilon):
+    import keras
+
+    from vaekit.model import load_model
+
+    log_w = load_model(path).log_importance_weights(x[:5], 2, epsilon=epsilon)
+    return keras.ops.convert_to_numpy(log_w)
+
+
+def train_latent_models(folder):
+    """A worker's share: the VampPrior model's log weights on the probe, and
+    each model's losses and largest weight change over two more epochs."""
+    import keras
+
+    from vaekit.model import load_model
+
+    probe = np.load(os.path.join(folder, "probe.npz"))
+    x = probe["x"]
+    result = {"losses": {}, "moved": {}}
+    path = os.path.join(folder, "vamp_dreg.keras")
+    result["log_weights"] = latent_log_weights(path, x, probe["epsilon"]).tolist()
+    for name in LATENTS:
+        model = load_model(os.path.join(folder, f"{name}.keras"))
+        before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        history = model.fit(x[:100], epochs=2, batch_size=50, verbose=0).history
+        result["losses"][name] = [float(v) for v in history["loss"]]
+        after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+        result["moved"][name] = max(
+            float(np.abs(a - b).max()) for a, b in zip(after, before, strict=True)
+        )
+    return result

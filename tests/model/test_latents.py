@@ -1,25 +1,20 @@
 """vaekit.model.latents: the prior a VAE's settings name, built for its
 networks; each kind trains, evaluates, samples, saves and loads in a VAE,
-on JAX here and on TensorFlow and PyTorch in worker processes
-(latent_worker.py); the Monte Carlo KL of a learned prior agrees with the
-closed form where one exists."""
-
-import json
-import os
-import subprocess
-import sys
+on JAX here and on TensorFlow and PyTorch (the cross-backend workers of
+conftest.py); the Monte Carlo KL of a learned prior agrees with the closed
+form where one exists."""
 
 import numpy as np
 import pytest
 from keras import ops
 
 import vaekit
+from tests.model.saved_models import LATENTS, latent_data
 from vaekit.model import VAE, load_model
 from vaekit.model.flows import FlowPrior
 from vaekit.model.hierarchy import TwoLayerPrior
 from vaekit.model.priors import MixturePrior, StandardNormal, VampPrior
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 KINDS = {
     "standard": ({}, StandardNormal),
     "mog": ({"prior": "mog", "prior_size": 3}, MixturePrior),
@@ -33,10 +28,7 @@ def np_(tensor):
     return np.asarray(ops.convert_to_numpy(tensor), dtype=np.float64)
 
 
-def data(n=200, seed=0):
-    rng = np.random.default_rng(seed)
-    prototypes = np.array([[0.9] * 6 + [0.1] * 6, [0.1] * 6 + [0.9] * 6])
-    return (rng.random((n, 12)) < prototypes[rng.integers(0, 2, n)]).astype("float32")
+data = latent_data
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -88,44 +80,18 @@ def test_monte_carlo_kl_agrees_with_the_closed_form():
     assert np.isfinite(np_(kl)).all()
 
 
-def test_other_backends_train_and_load_them(tmp_path):
-    """TensorFlow and PyTorch (one worker each, run together) load the JAX
-    copies with the same log weights, and train DReG with a VampPrior and a
-    flow over a second layer: finite losses, weights that move."""
-    x = data()
-    for name, kwargs in {
-        "vamp_dreg": {"prior": "vamp", "prior_size": 6, "dreg": True},
-        "flow_two_layer": {"prior": "flow", "prior_size": 2, "top_latent_dim": 2},
-    }.items():
-        model = VAE(latent_dim=3, hidden_dims=[16], iw_samples=3, seed=0, **kwargs)
-        model.compile(optimizer="adam")
-        model.fit(x, epochs=1, batch_size=50, verbose=0)
-        model.save(tmp_path / f"{name}.keras")
-    epsilon = np.random.default_rng(1).standard_normal((2, 5, 3)).astype("float32")
-    np.savez(tmp_path / "probe.npz", x=x, epsilon=epsilon)
-    expected = np_(
-        load_model(tmp_path / "vamp_dreg.keras").log_importance_weights(
-            x[:5], 2, epsilon=epsilon
-        )
-    )
-    workers = {
-        backend: subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "latent_worker.py"), str(tmp_path)],
-            env={**os.environ, "KERAS_BACKEND": backend},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for backend in ("tensorflow", "torch")
-    }
-    for backend, worker in workers.items():
-        out, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err[-3000:]
-        result = json.loads(out.strip().splitlines()[-1])
-        assert result["backend"] == backend
+@pytest.mark.backends
+def test_other_backends_train_and_load_them(cross_backend):
+    """TensorFlow and PyTorch (the cross-backend workers, conftest.py) load
+    the JAX copies of `saved_models.LATENTS` with the same log weights, and
+    train DReG with a VampPrior and a flow over a second layer: finite
+    losses, weights that move."""
+    expected = np.load(cross_backend.root / "latents" / "probe.npz")["log_weights"]
+    for backend in ("tensorflow", "torch"):
+        result = cross_backend.info[backend]["latents"]
         np.testing.assert_allclose(
             result["log_weights"], expected, rtol=1e-4, atol=1e-4
         )
-        for name in ("vamp_dreg", "flow_two_layer"):
+        for name in LATENTS:
             assert np.all(np.isfinite(result["losses"][name])), (backend, name)
             assert result["moved"][name] > 1e-4, (backend, name)
