@@ -37,7 +37,7 @@ import tempfile
 import time
 from importlib import metadata
 
-from peers import write_result
+from peers import child_result, write_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N_IMAGES = 5000
@@ -124,23 +124,11 @@ def installed(backend):
 
 def one_run(backend, k, epochs, work):
     """Seconds per epoch and thread settings of one fresh training process."""
-    environment = {
-        key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"
-    }
     load = os.getloadavg()[0]
-    done = subprocess.run(
-        [
-            *(sys.executable, "-c", _CHILD, backend, str(epochs), str(k), work),
-            json.dumps(THREAD_VARIABLES),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=environment,
+    arguments = ["-c", _CHILD, backend, str(epochs), str(k), work]
+    result = child_result(
+        [*arguments, json.dumps(THREAD_VARIABLES)], f"{backend} (k={k})"
     )
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
-    if done.returncode or not line:
-        raise SystemExit(f"{backend} (k={k}): failed ({done.returncode})")
-    result = json.loads(line[0].split(" ", 1)[1])
     steady = result["seconds"][1:] or result["seconds"]
     result["images_per_second"] = N_IMAGES * len(steady) / sum(steady)
     result["load_before"] = load

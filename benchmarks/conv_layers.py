@@ -13,12 +13,9 @@ median of 15) and writes `benchmarks/out/conv_layers.json`.
 """
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 
-from peers import write_result
+from peers import child_result, write_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -97,17 +94,7 @@ def main():
     args = parser.parse_args()
     results = {}
     for backend in args.backends.split(","):
-        environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD, backend],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
-        if done.returncode or not line:
-            raise SystemExit(f"{backend}: failed ({done.returncode})")
-        results[backend] = json.loads(line[0].split(" ", 1)[1])
+        results[backend] = child_result(["-c", _CHILD, backend], backend)
         for name, ms in results[backend].items():
             print(f"{backend:>20} {name}: {ms:.1f} ms", flush=True)
     write_result({"milliseconds_per_pass": results}, args.out)

@@ -58,6 +58,22 @@ def write_result(result, path):
         json.dump(result, handle, indent=2)
 
 
+def child_result(arguments, what):
+    """Runs `python ARGUMENTS` in a fresh process whose environment lacks
+    KERAS_BACKEND (the child chooses its own) and returns the JSON its
+    `RESULT {...}` line printed; exits naming `what` if it failed."""
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run(
+        [sys.executable, *arguments], stdout=subprocess.PIPE, text=True, env=environment
+    )
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT")]
+    if done.returncode or not line:
+        raise SystemExit(f"{what}: failed ({done.returncode})")
+    return json.loads(line[0].split(" ", 1)[1])
+
+
 def matmul_rate(n=1024, repeats=30):
     """GFLOP/s of a jitted n x n float32 matmul (the best of 5 timings)."""
     import jax
