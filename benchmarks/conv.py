@@ -81,8 +81,9 @@ print("RESULT", json.dumps({"seconds": seconds, "threads": threads}))
 """
 
 _DEFAULT = """
+import json
 from vaekit.config import resolve
-print(resolve(overrides={"architecture": "conv"}).backend)
+print("RESULT", json.dumps(resolve(overrides={"architecture": "conv"}).backend))
 """
 
 
@@ -138,18 +139,7 @@ def one_run(backend, k, epochs, work):
 def default_backend():
     """The backend `vaekit train --architecture conv` picks when nothing
     names one (a process without KERAS_BACKEND)."""
-    environment = {
-        key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", _DEFAULT],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=environment,
-        check=True,
-    )
-    return done.stdout.split()[-1]
+    return child_result(["-c", _DEFAULT], "the default backend")
 
 
 def summarize(results, ks):

@@ -9,7 +9,8 @@ import pytest
 from keras import ops
 
 import vaekit
-from tests.model.saved_models import LATENTS, latent_data
+from tests.model.saved_models import LATENTS
+from tests.model.saved_models import latent_data as data
 from vaekit.model import VAE, load_model
 from vaekit.model.flows import FlowPrior
 from vaekit.model.hierarchy import TwoLayerPrior
@@ -26,9 +27,6 @@ KINDS = {
 
 def np_(tensor):
     return np.asarray(ops.convert_to_numpy(tensor), dtype=np.float64)
-
-
-data = latent_data
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
