@@ -66,6 +66,30 @@ def test_dynamic_binarization_is_a_fresh_draw_each_epoch():
     np.testing.assert_array_equal(values, np.array([0, 0.3, 1], np.float32))
 
 
+@pytest.mark.parametrize("binarize, pad_to", [("dynamic", None), ("none", 8)])
+def test_passes_group_the_batches_of_one_pass_epochs(binarize, pad_to):
+    """With passes=3 a Keras epoch holds the batches of 3 one-pass epochs,
+    draws included; skip counts into the grouped epoch."""
+    x = np.random.default_rng(4).random((21, 5)).astype(np.float32)
+    kwargs = {"binarize": binarize, "seed": 3, "pad_to": pad_to}
+    single = TrainingBatches(x, 8, **kwargs)
+    grouped = TrainingBatches(x, 8, passes=3, **kwargs)
+    assert len(grouped) == 3 * len(single) == 9
+    expected = []
+    for _ in range(6):
+        expected += _epoch(single)
+        single.on_epoch_end()
+    got = []
+    for _ in range(2):
+        got += _epoch(grouped)
+        grouped.on_epoch_end()
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(a, b)
+    grouped.set_epoch(1, skip=4)
+    assert len(grouped) == 5
+    np.testing.assert_array_equal(grouped[0][0], expected[9 + 4])
+
+
 def test_a_batch_size_larger_than_the_data_is_one_batch_of_all():
     x = np.arange(7, dtype=np.float32)[:, None]
     batches = TrainingBatches(x, 100, seed=3)
@@ -128,6 +152,7 @@ def test_batches_are_a_keras_py_dataset_made_in_order():
         ({"batch_size": 2.5}, "batch_size"),
         ({"binarize": "sometimes"}, "binarize"),
         ({"seed": -1}, "seed"),
+        ({"passes": 0}, "passes"),
     ],
 )
 def test_bad_arguments_are_refused_naming_them(kwargs, name):

@@ -9,7 +9,20 @@ import numpy as np
 from vaekit import checks
 from vaekit.errors import InvalidArgument
 
-__all__ = ["TrainingBatches"]
+__all__ = ["TrainingBatches", "passes_per_epoch"]
+
+
+def passes_per_epoch(epochs, steps, most=64):
+    """The passes over the data per Keras epoch (`TrainingBatches`'
+    `passes`) that group `epochs` passes of `steps` steps each into Keras
+    epochs of at most `most` steps: the largest divisor of `epochs` that
+    does (1 when one pass is longer).
+
+    >>> [passes_per_epoch(e, s) for e, s in [(300, 5), (231, 13), (7, 90), (1, 2)]]
+    [12, 3, 1, 1]
+    """
+    fits = [d for d in range(2, epochs + 1) if not epochs % d and d * steps <= most]
+    return max(fits, default=1)
 
 
 class TrainingBatches(keras.utils.PyDataset):
@@ -49,6 +62,12 @@ class TrainingBatches(keras.utils.PyDataset):
             multiple of `count`).
         shuffle: `False` keeps the data's order (validation data).
         y: Optional labels, one per example, fed beside `x`.
+        passes: Passes over the data per Keras epoch, each in its own
+            order: pass `p` of Keras epoch `e` is the data's epoch
+            `e * passes + p`, so the batches are those of `passes` times
+            as many one-pass epochs. Keras ends each epoch with work of
+            its own (metrics reset, every variable synced), which costs
+            more than the steps of a tiny table's epoch.
 
     Raises:
         InvalidArgument: if an argument is invalid.
@@ -65,6 +84,7 @@ class TrainingBatches(keras.utils.PyDataset):
         process=(0, 1),
         shuffle=True,
         y=None,
+        passes=1,
     ):
         # One worker, no processes: batches are made in order, in this thread.
         super().__init__(workers=1, use_multiprocessing=False)
@@ -89,28 +109,42 @@ class TrainingBatches(keras.utils.PyDataset):
             )
         self.process = (int(index), int(count))
         self.shuffle = bool(shuffle)
+        self.passes = checks.integer(passes, "passes")
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch, skip=0):
-        """Selects the epoch's order; `skip` leaves out its first batches
-        (to finish an epoch that was interrupted after `skip` steps)."""
+        """Selects the (Keras) epoch's order; `skip` leaves out its first
+        batches (to finish an epoch that was interrupted after `skip`
+        steps)."""
         self.epoch = int(epoch)
         self.skip = int(skip)
-        if self.shuffle:
-            rng = np.random.default_rng([self.seed, self.epoch])
-            self.order = rng.permutation(len(self.x))
-        else:
-            self.order = np.arange(len(self.x))
+        self.order = np.concatenate(
+            [self._pass_order(self.epoch * self.passes + p) for p in range(self.passes)]
+        )
+
+    def _pass_order(self, epoch):
+        """The rows of one pass over the data, as its batches take them."""
+        if not self.shuffle:
+            return np.arange(len(self.x))
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.x))
+
+    @property
+    def _per_pass(self):
+        return math.ceil(len(self.x) / self.batch_size)
 
     def __len__(self):
-        return math.ceil(len(self.x) / self.batch_size) - self.skip
+        return self.passes * self._per_pass - self.skip
 
     def __getitem__(self, index):
-        index += self.skip
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        one_pass, index = divmod(index + self.skip, self._per_pass)
+        start = one_pass * len(self.x) + index * self.batch_size
+        rows = self.order[
+            start : min(start + self.batch_size, (one_pass + 1) * len(self.x))
+        ]
         batch = self.x[rows]
         if self.binarize == "dynamic":
-            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+            draw = (self.epoch * self.passes + one_pass, index, 1)
+            rng = np.random.default_rng([self.seed, *draw])
             batch = (rng.random(batch.shape, dtype=np.float32) < batch).astype(
                 np.float32
             )
