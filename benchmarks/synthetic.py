@@ -14,8 +14,8 @@ many rows as it was given. Each synthetic table is judged by
   the real 70% is the reference);
 - seconds: fitting plus drawing.
 
-The generators: vaekit's `vaekit.sklearn.VAETransformer` (the `tabular`
-preset; `sample` draws from p(x|z): numbers within their training range,
+The generators: vaekit's `vaekit.sklearn.VAETransformer` (the
+`tabular-synthesis` preset; `sample` draws from p(x|z): numbers within their training range,
 whole-number columns rounded, categories drawn) and SDV's
 `TVAESynthesizer` at its defaults (its own min/max and rounding on), both
 given `--epochs` epochs (vaekit's preset trains at most 3000 steps, so on

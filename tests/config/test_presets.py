@@ -15,11 +15,11 @@ from vaekit.data import DOWNLOADABLE, EMBEDDED
 
 NAMED = [name for name in layers_lib.preset_names() if name != "default"]
 RECIPE = [name for name, field in FIELDS.items() if field.metadata["recipe"]]
-# Only the Gaussian likelihood reads decoder_std, only the Bernoulli one
-# output_bias: a recipe of the other likelihood may leave it out.
-UNUSED = {"bernoulli": {"decoder_std"}, "gaussian": {"output_bias"}}
+# Only the Gaussian likelihood reads decoder_std and decoder_df, only the
+# Bernoulli one output_bias: a recipe of the other likelihood may leave it out.
+UNUSED = {"bernoulli": {"decoder_std", "decoder_df"}, "gaussian": {"output_bias"}}
 # Recipes for the user's own data leave `data` to --data.
-OWN_DATA = {"tabular"}
+OWN_DATA = {"tabular", "tabular-synthesis"}
 
 # Two different values per field: a stand-in default that differs from a
 # preset's value (or, for a field it leaves out, from the real default) is
@@ -44,6 +44,7 @@ ALTERNATIVES = {
     "dropout": (0.5, 0.0),
     "likelihood": ("gaussian", "bernoulli"),
     "decoder_std": (0.5, "learned"),
+    "decoder_df": (0.0, 3.0),
     "output_bias": ("data-mean", "zeros"),
     "epsilon_std": (0.5, 1.0),
     "prior": ("mog", "standard"),

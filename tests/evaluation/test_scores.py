@@ -200,8 +200,10 @@ def test_score_explains_each_column_of_a_table(table_run, table_csv):
     # (Which column is the row's largest depends on how the encoder maps the
     # far value: this model trained 3 epochs. tests/test_sklearn.py checks
     # the argmax on a trained one.)
+    # The tabular preset's Student-t makes a far value cost nats in the log
+    # of its distance (about 94 here), not its square: still 5x any other.
     others = np.delete(parts[:, 2], 3)
-    assert parts[3, 2] > others.max() and parts[3, 2] > 10 * np.median(others)
+    assert parts[3, 2] > 5 * others.max()
     plain = score(model, odd, iw_samples=20, label_column="kind")
     assert list(plain.columns) == ["index", "label", *SCORES]
     assert "feature_scores" not in plain.attrs

@@ -1,5 +1,5 @@
 """vaekit.model.likelihoods: the log-likelihood formulas and the likelihood
-objects (Bernoulli, Gaussian, InDataUnits), against scipy."""
+objects (Bernoulli, Gaussian, StudentT, InDataUnits), against scipy."""
 
 import math
 
@@ -19,9 +19,11 @@ from vaekit.model.likelihoods import (
     Bernoulli,
     Gaussian,
     InDataUnits,
+    StudentT,
     bernoulli_log_likelihood,
     categorical_log_likelihood,
     gaussian_log_likelihood,
+    student_t_log_likelihood,
 )
 
 # float32 sums of a few dozen O(1..100) terms: relative error well below 1e-5.
@@ -152,6 +154,76 @@ def test_gaussian_with_a_learned_log_var_matches_scipy(rng, stored, sigma):
     mean = (x + rng.normal(0, 1e-3, (5, 3))).astype("float32")
     expected = stats.norm.logpdf(x, loc=mean, scale=np.asarray(sigma)).sum(axis=1)
     np.testing.assert_allclose(np_(gaussian.log_prob(x, mean)), expected, rtol=1e-5)
+
+
+# -- student_t_log_likelihood and StudentT --------------------------------
+
+
+@pytest.mark.parametrize("df", [1.0, 3.0, 10.0])
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_student_t_log_likelihood_matches_scipy_t(rng, shape, df):
+    x = rng.standard_t(2, shape).astype("float32") * 3
+    loc = rng.normal(0, 2, shape).astype("float32")
+    log_var = rng.normal(0, 1, shape).astype("float32")
+    log_lik = np_(student_t_log_likelihood(x, loc, log_var, df))
+    assert log_lik.shape == (shape[0],)
+    scale = np.exp(0.5 * log_var.astype(np.float64))
+    expected = per_example(stats.t.logpdf(x, df, loc=loc, scale=scale))
+    np.testing.assert_allclose(log_lik, expected, rtol=RTOL, atol=ATOL)
+
+
+def test_student_t_tends_to_the_gaussian_and_grows_as_a_log_in_the_tails():
+    x = np.array([[0.0, 0.5, 2.0]], "float32")
+    zero = np.zeros_like(x)
+    close = np_(student_t_log_likelihood(x, zero, 0.0, 1e6))
+    gaussian = np_(gaussian_log_likelihood(x, zero, 0.0))
+    np.testing.assert_allclose(close, gaussian, rtol=1e-5)
+    # Far out, ten times as far costs (df+1) log(10) more nats, not 100x.
+    far = np.array([[1000.0], [10000.0]], "float32")
+    cost = -np_(student_t_log_likelihood(far, np.zeros_like(far), 0.0, 10.0))
+    np.testing.assert_allclose(cost[1] - cost[0], 11 * math.log(10.0), rtol=1e-4)
+
+
+def test_student_t_object_learned_scale_per_feature_and_draws_match_scipy(rng):
+    """StudentT shares the Gaussian's scale (fixed or learned and floored);
+    its per-feature values sum to log_prob; its draws follow scipy's t."""
+    stored = np.array([0.05, -2.0, -0.03], "float32")
+    student = StudentT(4.0, log_var=keras.Variable(stored))
+    sigma = np.exp(0.5 * np_(student.log_var()))
+    np.testing.assert_allclose(sigma[1], MIN_DECODER_STD, rtol=1e-5)
+    x = rng.normal(0, 1, (6, 3)).astype("float32")
+    loc = rng.normal(0, 1, (6, 3)).astype("float32")
+    expected = stats.t.logpdf(x, 4.0, loc=loc, scale=sigma)
+    per_feature = np_(student.log_prob_features(x, loc))
+    np.testing.assert_allclose(per_feature, expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        np_(student.log_prob(x, loc)), expected.sum(axis=1), rtol=1e-5
+    )
+    fixed = StudentT(3.0, std=2.0)
+    draws = fixed.sample(np.full((20000, 1), 5.0, "float32"), seed=3)[:, 0]
+    assert stats.kstest(draws, stats.t(3.0, loc=5.0, scale=2.0).cdf).pvalue > 1e-3
+    with pytest.raises(ValueError, match="df must be > 0"):
+        StudentT(0.0, std=1.0)
+
+
+def test_in_data_units_with_student_t_numbers_matches_scipy(table_params):
+    x = mixed_table(n=12)
+    transform = mixed_transform(x)
+    student = StudentT(5.0, std=0.7)
+    likelihood = InDataUnits(transform, student)
+    params = ops.convert_to_tensor(table_params)
+    got = np_(likelihood.log_prob(ops.convert_to_tensor(x), params))
+    mean, scale = np_(transform.mean), np_(transform.scale)
+    numeric, blocks = transform.split_params(table_params.astype(np.float64))
+    columns = [0, 2, 3]
+    z = (x[:, columns] - mean) / scale
+    expected = (stats.t.logpdf(z, 5.0, loc=numeric, scale=0.7) - np.log(scale)).sum(1)
+    logits = blocks[0]
+    log_softmax = logits - special.logsumexp(logits, axis=1, keepdims=True)
+    expected += log_softmax[np.arange(12), x[:, 1].astype(int)]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+    draws = likelihood.sample(table_params, seed=0)
+    assert draws.shape == x.shape
 
 
 def test_gaussian_needs_exactly_one_of_std_and_log_var():

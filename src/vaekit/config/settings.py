@@ -34,14 +34,8 @@ def setting(default, help, group, check=None, choices=None, recipe=True, metavar
             must state it (data sources, seeds and launch settings do not).
         metavar: The value's name in `--help`.
     """
-    metadata = {
-        "help": help,
-        "group": group,
-        "check": check,
-        "choices": choices,
-        "recipe": recipe,
-        "metavar": metavar,
-    }
+    metadata = dict(help=help, group=group, check=check, choices=choices)
+    metadata.update(recipe=recipe, metavar=metavar)
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -184,6 +178,13 @@ class Config:
         "model",
         check=fieldchecks.decoder_std,
         metavar="{learned,learned-per-feature,STD}",
+    )
+    decoder_df: float = setting(
+        0.0,
+        "0: a gaussian decoder; > 0: a Student-t one with that many degrees of "
+        "freedom (heavier tails: a far-off value costs log, not squared, nats)",
+        "model",
+        check=fieldchecks.number(minimum=0),
     )
     output_bias: str = setting(
         "zeros",

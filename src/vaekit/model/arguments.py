@@ -18,6 +18,7 @@ def check_arguments(args):
         checks.one_of(decoder_std, "decoder_std", checks.DECODER_STDS)
     else:
         checks.number(decoder_std, "decoder_std", minimum=0, exclusive=("minimum",))
+    checks.number(args["decoder_df"], "decoder_df", minimum=0)
     checks.integer(args["iw_samples"], "iw_samples")
     checks.integer(args["kl_warmup_steps"], "kl_warmup_steps", minimum=0)
     checks.number(args["free_bits"], "free_bits", minimum=0)

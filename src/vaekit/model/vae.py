@@ -12,12 +12,19 @@ from vaekit.model.arrays import ArrayAPI
 from vaekit.model.inference import Inference
 from vaekit.model.latents import make_prior
 from vaekit.model.layers import Sampling
-from vaekit.model.likelihoods import Bernoulli, Gaussian, InDataUnits
+from vaekit.model.likelihoods import Bernoulli, Gaussian, InDataUnits, StudentT
 from vaekit.model.networks import check_networks, network_transforms
 from vaekit.model.objectives import RowWeightedMean, weighted_mean
 from vaekit.model.priors import StandardNormal
 
 __all__ = ["VAE"]
+
+# The constructor arguments `get_config` saves as the attributes they are.
+_PLAIN_CONFIG = (
+    "likelihood", "beta", "epsilon_std", "decoder_std", "decoder_df",
+    "iw_samples", "kl_warmup_steps", "free_bits", "trim_fraction", "seed",
+    "output_bias", "prior_size", "top_latent_dim", "dreg",
+)  # fmt: skip
 
 
 @keras.saving.register_keras_serializable(package="vaekit")
@@ -73,6 +80,10 @@ class VAE(ArrayAPI, Inference, keras.Model):
             `"learned-per-feature"`: one per numeric feature (per pixel of
             an image). Learned ones start at 1 and stay above
             `vaekit.model.likelihoods.MIN_DECODER_STD`.
+        decoder_df: For the Gaussian likelihood: 0 keeps it Gaussian; a
+            number > 0 makes p(x|z) a Student-t with that many degrees of
+            freedom and `decoder_std` as its scale (heavier tails: a value
+            far from the decoder's mean costs log, not squared, nats).
         iw_samples: Number of importance samples of the training objective
             (1: the ELBO; k > 1: the IWAE bound).
         kl_warmup_steps: Number of training steps over which the KL weight
@@ -129,6 +140,7 @@ class VAE(ArrayAPI, Inference, keras.Model):
         beta=1.0,
         epsilon_std=1.0,
         decoder_std="learned",
+        decoder_df=0.0,
         iw_samples=1,
         kl_warmup_steps=0,
         seed=None,
@@ -157,6 +169,7 @@ class VAE(ArrayAPI, Inference, keras.Model):
         self.decoder_std = (
             decoder_std if isinstance(decoder_std, str) else float(decoder_std)
         )
+        self.decoder_df = float(decoder_df)
         self.iw_samples = iw_samples
         self.kl_warmup_steps = kl_warmup_steps
         self.free_bits = float(free_bits)
@@ -248,6 +261,7 @@ class VAE(ArrayAPI, Inference, keras.Model):
         self.decoder_log_var = None
         if self.likelihood == "bernoulli":
             return Bernoulli()
+        scale = {"std": self.decoder_std}
         if isinstance(self.decoder_std, str):
             shape = ()
             if self.decoder_std == "learned-per-feature":
@@ -257,9 +271,10 @@ class VAE(ArrayAPI, Inference, keras.Model):
             self.decoder_log_var = self.add_weight(
                 shape=shape, initializer="zeros", name="decoder_log_var"
             )
-            gaussian = Gaussian(log_var=self.decoder_log_var)
-        else:
-            gaussian = Gaussian(std=self.decoder_std)
+            scale = {"log_var": self.decoder_log_var}
+        gaussian = (
+            StudentT(self.decoder_df, **scale) if self.decoder_df else Gaussian(**scale)
+        )
         return (
             gaussian
             if self.transform is None
@@ -361,26 +376,14 @@ class VAE(ArrayAPI, Inference, keras.Model):
         }
         config = {
             **networks,
-            "likelihood": self.likelihood,
-            "beta": self.beta,
-            "epsilon_std": self.epsilon_std,
-            "decoder_std": self.decoder_std,
-            "iw_samples": self.iw_samples,
-            "kl_warmup_steps": self.kl_warmup_steps,
-            "free_bits": self.free_bits,
-            "trim_fraction": self.trim_fraction,
-            "seed": self.seed,
+            **{name: getattr(self, name) for name in _PLAIN_CONFIG},
             **{
                 k: list(v) if isinstance(v, tuple) else v
                 for k, v in self.network_settings.items()
             },
             "conditional": self.condition_kind,
-            "output_bias": self.output_bias,
             "prior": self.prior_name,
-            "prior_size": self.prior_size,
-            "top_latent_dim": self.top_latent_dim,
             "top_hidden_dims": list(self.top_hidden_dims),
-            "dreg": self.dreg,
         }
         return {**base_config, **config}
 

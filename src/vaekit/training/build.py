@@ -64,6 +64,7 @@ def build_model(
         beta=config.beta,
         epsilon_std=config.epsilon_std,
         decoder_std=config.decoder_std,
+        decoder_df=config.decoder_df,
         iw_samples=config.iw_samples,
         kl_warmup_steps=config.kl_warmup_epochs * steps_per_epoch,
         seed=config.seed,
