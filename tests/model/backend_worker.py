@@ -23,7 +23,9 @@ The two backends then (1) measure every saved-model fixture
 (3) load and measure the copies the other backends saved
 (`jax_NAME.keras` from the test process), and (4) load the learned
 priors' models the test process saved in `latents/`
-(`saved_models.LATENTS`) and train them (`info["latents"]`). Results: `BACKEND__*.npz`
+(`saved_models.LATENTS`) and train them (`info["latents"]`), and (5) fit
+and use both scikit-learn estimators on a table (`info["sklearn"]`).
+Results: `BACKEND__*.npz`
 (`ref_NAME`, `own_NAME`, `from_OTHER_NAME`) and `info_BACKEND.json` in the
 shared folder.
 """
@@ -125,4 +127,9 @@ latents = os.path.join(out, "latents")
 wait_for(os.path.join(latents, "probe.npz"))
 info["latents"] = saved_models.train_latent_models(latents)
 seconds["latents"] = time.perf_counter() - tick
+
+# (5) scikit-learn's estimators fitted and used on this backend.
+tick = time.perf_counter()
+info["sklearn"] = saved_models.use_the_estimators()
+seconds["sklearn"] = time.perf_counter() - tick
 finish()

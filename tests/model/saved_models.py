@@ -263,3 +263,25 @@ def train_latent_models(folder):
             float(np.abs(a - b).max()) for a, b in zip(after, before, strict=True)
         )
     return result
+
+
+def use_the_estimators():
+    """`VAEOutlierDetector` and `VAETransformer` fitted on a table with a
+    text column, on this process's backend, and what each gave."""
+    import pandas as pd
+
+    from vaekit.sklearn import VAEOutlierDetector, VAETransformer
+
+    x, _ = mixed_table(n=90)
+    kinds = np.array(["a", "b", "c"])[x[:, 1].astype(int)]
+    frame = pd.DataFrame({"size": x[:, 0], "kind": kinds, "rate": x[:, 3]})
+    detector = VAEOutlierDetector(epochs=3, iw_samples=10).fit(frame)
+    transformer = VAETransformer(epochs=3).fit(frame)
+    rows = transformer.sample(7, seed=1)
+    return {
+        "scores_finite": bool(np.isfinite(detector.score_samples(frame)).all()),
+        "predicted": sorted({int(v) for v in detector.predict(frame)}),
+        "feature_scores": list(detector.feature_scores(frame).shape),
+        "codes": list(transformer.transform(frame).shape),
+        "sample": [list(rows.columns), sorted(set(rows["kind"]) - set(kinds))],
+    }

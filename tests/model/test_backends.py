@@ -175,3 +175,19 @@ def test_model_saved_on_one_backend_loads_on_the_other_two(cross_backend, saver)
                     cross_backend.load(loader, f"from_{saver}_{name}"),
                     f"{name} saved on {saver}, loaded on {loader}",
                 )
+
+
+@pytest.mark.parametrize("backend", BACKENDS[1:])
+def test_scikit_learn_estimators_fit_score_and_sample_on_every_backend(
+    cross_backend, backend
+):
+    """tests/test_sklearn.py judges the estimators on JAX; on TensorFlow and
+    PyTorch they fit a table with a text column, score it, explain it,
+    encode it and draw rows like it."""
+    assert cross_backend.info[backend]["sklearn"] == {
+        "scores_finite": True,
+        "predicted": [-1, 1],
+        "feature_scores": [90, 3],
+        "codes": [90, 8],
+        "sample": [["size", "kind", "rate"], []],
+    }

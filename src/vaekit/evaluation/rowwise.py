@@ -9,6 +9,7 @@ import hashlib
 import math
 
 import numpy as np
+from keras import ops
 
 __all__ = ["BATCH", "in_fixed_batches", "row_log_likelihood", "row_noise"]
 
@@ -31,14 +32,17 @@ def in_fixed_batches(x, function, batch=BATCH):
     """`function` over the rows of `x` in batches of exactly `batch` rows
     (the last padded with zeros): a row's result then does not depend on
     the rows computed beside it, as float32 kernels of other shapes would
-    make it (by a few units in the last place). Returns float64."""
+    make it (by a few units in the last place). Returns float64 (the
+    backend's tensors converted as `keras.ops.convert_to_numpy` does: a
+    PyTorch tensor that requires grad as well)."""
     x = np.asarray(x, np.float32)
     out = []
     for start in range(0, len(x), batch):
         rows = x[start : start + batch]
         padded = np.zeros((batch, *x.shape[1:]), np.float32)
         padded[: len(rows)] = rows
-        out.append(np.asarray(function(padded), np.float64)[: len(rows)])
+        result = ops.convert_to_numpy(function(padded))
+        out.append(np.asarray(result, np.float64)[: len(rows)])
     return np.concatenate(out)
 
 
@@ -51,9 +55,8 @@ def row_log_likelihood(model, x, k, seed):
 
     def batch_log_likelihood(rows):
         noise = row_noise(rows, k, model.latent_dim, seed)
-        log_w = np.asarray(
-            model.log_importance_weights(rows, k, epsilon=noise), np.float64
-        )
+        log_w = model.log_importance_weights(rows, k, epsilon=noise)
+        log_w = np.asarray(ops.convert_to_numpy(log_w), np.float64)
         peak = log_w.max(axis=0)
         with np.errstate(invalid="ignore", over="ignore"):
             total = np.log(np.exp(log_w - peak).sum(axis=0))
