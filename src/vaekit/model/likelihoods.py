@@ -128,11 +128,12 @@ def gaussian_log_likelihood(x, mean, log_var):
     x = ops.cast(x, mean.dtype)
     log_var = ops.cast(log_var, mean.dtype)
     log_var = _flat(ops.broadcast_to(log_var, ops.shape(x)))
-    x, mean = _flat(x), _flat(mean)
-    return ops.sum(
-        -0.5 * (_LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var)),
-        axis=-1,
-    )
+    return ops.sum(_gaussian(_flat(x), _flat(mean), log_var), axis=-1)
+
+
+def _gaussian(x, mean, log_var):
+    """Elementwise log-density of `x` under N(`mean`, `exp(log_var)`)."""
+    return -0.5 * (_LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var))
 
 
 def _student_t(x, loc, log_var, df):
@@ -248,7 +249,10 @@ class Gaussian:
         mean = ops.convert_to_tensor(mean)
         x = ops.cast(x, mean.dtype)
         log_var = ops.cast(self.log_var(), mean.dtype)
-        return -0.5 * (_LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var))
+        return self._log_density(x, mean, log_var)
+
+    def _log_density(self, x, mean, log_var):
+        return _gaussian(x, mean, log_var)
 
     def mean(self, params):
         return params
@@ -292,11 +296,8 @@ class StudentT(Gaussian):
     def log_prob(self, x, mean):
         return student_t_log_likelihood(x, mean, self.log_var(), self.df)
 
-    def log_prob_features(self, x, mean):
-        mean = ops.convert_to_tensor(mean)
-        x = ops.cast(x, mean.dtype)
-        log_var = ops.cast(self.log_var(), mean.dtype)
-        return _student_t(x, mean, log_var, self.df)
+    def _log_density(self, x, loc, log_var):
+        return _student_t(x, loc, log_var, self.df)
 
     def noise(self, shape, rng):
         return rng.standard_t(self.df, shape)
